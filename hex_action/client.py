@@ -1,0 +1,396 @@
+"""The Hex API client: one session, timeouts on every call, a retry policy per kind of call.
+
+Retries are done here rather than by `urllib3.Retry` because they must share the
+process-wide rate limiters, honour a deadline and a cancel signal, and run on an
+injectable clock so tests never sleep. The policy:
+
+* status and list reads (GET) and cancels (DELETE) are retried on 429 (after
+  `Retry-After`), 5xx, timeouts and connection errors, with jittered exponential backoff
+  and a bounded number of attempts;
+* the POST that starts a run is retried only where Hex cannot have created a run: 429,
+  503 (no kernel free: "no run is created") and connections that failed before the
+  request was sent. Never after a 500 or a read timeout: that could start a second run.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from urllib3.exceptions import NameResolutionError, NewConnectionError
+
+from hex_action import __version__
+from hex_action.clock import Clock
+from hex_action.errors import HexApiError, Interrupted
+from hex_action.ratelimit import RateLimiter, run_start_limiter, status_read_limiter
+
+USER_AGENT = f"hex-action/{__version__}"
+#: (connect, read) seconds. A status read answers fast; a run start may take longer.
+READ_TIMEOUT = (5.0, 20.0)
+START_TIMEOUT = (5.0, 60.0)
+CANCEL_TIMEOUT = (2.0, 5.0)
+#: Without Retry-After, Hex blocks "until the rate limit is reset, 60 seconds after the first request".
+DEFAULT_RETRY_AFTER = 60.0
+MAX_ERROR_TEXT = 500
+
+_HINTS = {
+    400: "Hex rejected the request as malformed; check input-params and notifications.",
+    401: "The token is missing, expired or revoked, or hex-url points at another Hex host "
+    "(EU workspaces use https://eu.hex.tech). Create a token in Hex under Settings > API keys.",
+    403: "The token may not do this: a workspace token needs the 'Run projects' scope, the token's user "
+    "needs access to the project, and update-published-results needs Can Edit.",
+    404: "Hex knows no such project or run for this token: check project-id (and run-id) and that the "
+    "token belongs to the project's workspace.",
+    422: "Hex could not run the project as asked: it must be published (Hex runs the latest published "
+    "version), and input-params may only name inputs of the published app.",
+    429: "Hex's rate limit was reached (per user: 30 status reads and 20 run starts a minute). Other "
+    "workflows using the same token share it.",
+    500: "Hex had an internal error; quote the traceId to Hex support.",
+    503: "Hex has no kernel free: the token's user already has 25 runs or sessions open. Cancel some in Hex, "
+    "or run fewer projects at once.",
+}
+
+
+@dataclass(frozen=True)
+class RunHandle:
+    """What Hex returns when it starts a run."""
+
+    project_id: str
+    run_id: str
+    run_url: str
+    trace_id: str | None
+    project_version: str | None
+
+
+@dataclass(frozen=True)
+class RunState:
+    """One status read of a run. `status` is Hex's text, which may be a value we do not know."""
+
+    run_id: str
+    status: str
+    run_url: str | None
+    elapsed_ms: float | None
+    start_time: str | None
+    end_time: str | None
+    trace_id: str | None
+    project_version: str | None
+
+
+@dataclass(frozen=True)
+class _Policy:
+    """When to retry one kind of call."""
+
+    attempts: int
+    statuses: frozenset[int]
+    retry_unsent_only: bool  # connection errors: only those that prove nothing was sent
+
+
+_READ = _Policy(6, frozenset({429, 500, 502, 503, 504}), retry_unsent_only=False)
+_START = _Policy(5, frozenset({429, 503}), retry_unsent_only=True)
+_CANCEL = _Policy(3, frozenset({429, 500, 502, 503, 504}), retry_unsent_only=False)
+
+
+class HexClient:
+    """Hex's run endpoints (current plural paths) on one `requests.Session`."""
+
+    def __init__(
+        self,
+        api_base_url: str,
+        token: str,
+        clock: Clock,
+        *,
+        wake: threading.Event | None = None,
+        reads: RateLimiter | None = None,
+        starts: RateLimiter | None = None,
+        session: requests.Session | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._base = api_base_url.rstrip("/")
+        self._token = token
+        self._clock = clock
+        self._wake = wake
+        self.reads = reads or status_read_limiter()
+        self.starts = starts or run_start_limiter()
+        self._rng = rng or random.Random()
+        self._session = session or requests.Session()
+        self._session.headers.update(
+            {"Authorization": f"Bearer {token}", "User-Agent": USER_AGENT, "Accept": "application/json"}
+        )
+        #: The traceId of Hex's latest response, for the `trace-id` output.
+        self.last_trace_id: str | None = None
+        #: Requests sent, by kind, for the benchmark and the notes.
+        self.counts: dict[str, int] = {"start": 0, "status": 0, "list": 0, "cancel": 0}
+
+    def redact(self, text: str) -> str:
+        """`text` with the token replaced, for anything that may reach a log."""
+        return text.replace(self._token, "***") if self._token else text
+
+    def trigger_run(self, project_id: str, body: Mapping[str, Any], *, deadline: float | None = None) -> RunHandle:
+        """Start a run of the project's published version (RunProject)."""
+        data = self._call(
+            "POST", f"/projects/{project_id}/runs", "start", _START, START_TIMEOUT, deadline, json_body=body
+        )
+        run_id = data.get("runId")
+        if not isinstance(run_id, str) or not run_id:
+            raise HexApiError("Hex accepted the run but its answer has no runId.", trace_id=self.last_trace_id)
+        return RunHandle(
+            project_id=str(data.get("projectId") or project_id),
+            run_id=run_id,
+            run_url=str(data.get("runUrl") or ""),
+            trace_id=_text(data.get("traceId")),
+            project_version=_text(data.get("projectVersion")),
+        )
+
+    def get_run(self, project_id: str, run_id: str, *, deadline: float | None = None) -> RunState:
+        """Read a run's status (GetRunStatus)."""
+        data = self._call("GET", f"/projects/{project_id}/runs/{run_id}", "status", _READ, READ_TIMEOUT, deadline)
+        return _run_state(data, run_id)
+
+    def list_runs(
+        self, project_id: str, *, status: str = "COMPLETED", limit: int = 10, deadline: float | None = None
+    ) -> list[RunState]:
+        """The project's recent API-triggered runs with `status`, newest first (GetProjectRuns)."""
+        params = {"limit": str(limit), "statusFilter": status, "runTriggerFilter": "API"}
+        data = self._call("GET", f"/projects/{project_id}/runs", "list", _READ, READ_TIMEOUT, deadline, params=params)
+        runs = data.get("runs")
+        if not isinstance(runs, list):
+            return []
+        return [_run_state(run, str(run.get("runId", ""))) for run in runs if isinstance(run, dict)]
+
+    def cancel_run(self, project_id: str, run_id: str, *, within: float = 10.0) -> None:
+        """Cancel a run (CancelRun), giving up after `within` seconds. Not interruptible."""
+        deadline = self._clock.now() + within
+        self._call(
+            "DELETE",
+            f"/projects/{project_id}/runs/{run_id}",
+            "cancel",
+            _CANCEL,
+            CANCEL_TIMEOUT,
+            deadline,
+            interruptible=False,
+        )
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        kind: str,
+        policy: _Policy,
+        timeout: tuple[float, float],
+        deadline: float | None,
+        *,
+        json_body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+        interruptible: bool = True,
+    ) -> dict[str, Any]:
+        limiter = self.starts if kind == "start" else self.reads if kind in ("status", "list") else None
+        url = self._base + path
+        for attempt in range(1, policy.attempts + 1):
+            if limiter is not None:
+                self._pause_until(limiter.next_allowed(self._clock.now()), deadline, interruptible, kind)
+                limiter.record(self._clock.now())
+            self.counts[kind] += 1
+            retry_after: float | None = None
+            try:
+                timeout = self._bounded_timeout(timeout, deadline)
+                response = self._session.request(method, url, json=json_body, params=params, timeout=timeout)
+            except requests.RequestException as exc:
+                if not _may_retry_exception(exc, policy) or attempt == policy.attempts:
+                    raise self._connection_error(method, exc) from None
+            else:
+                self._note_trace(response)
+                if response.ok:
+                    return _json_or_empty(response)
+                if response.status_code not in policy.statuses or attempt == policy.attempts:
+                    raise self._api_error(response)
+                retry_after = _retry_after(response, self._clock.wall())
+                if response.status_code == 429:
+                    retry_after = DEFAULT_RETRY_AFTER if retry_after is None else retry_after
+                    if limiter is not None:
+                        limiter.pause_until(self._clock.now() + retry_after)
+                last_error = self._api_error(response)
+                wait = retry_after if retry_after is not None else self._backoff(attempt)
+                if deadline is not None and self._clock.now() + wait > deadline:
+                    raise last_error
+                self._pause(wait, interruptible)
+                continue
+            wait = self._backoff(attempt)
+            if deadline is not None and self._clock.now() + wait > deadline:
+                raise self._connection_error(method, None)
+            self._pause(wait, interruptible)
+        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+
+    def _backoff(self, attempt: int) -> float:
+        # Exponential with jitter so that parallel jobs do not retry in lockstep.
+        base = min(30.0, 2.0 ** (attempt - 1))
+        return base / 2 + self._rng.uniform(0, base / 2)
+
+    def _bounded_timeout(self, timeout: tuple[float, float], deadline: float | None) -> tuple[float, float]:
+        if deadline is None:
+            return timeout
+        left = max(0.5, deadline - self._clock.now())
+        return (min(timeout[0], left), min(timeout[1], left))
+
+    def _pause(self, seconds: float, interruptible: bool) -> None:
+        if interruptible:
+            if self._clock.sleep(seconds, self._wake):
+                raise Interrupted
+        else:
+            self._clock.sleep(seconds)
+
+    def _pause_until(self, when: float, deadline: float | None, interruptible: bool, kind: str) -> None:
+        now = self._clock.now()
+        if when <= now:
+            return
+        if deadline is not None and when > deadline:
+            raise HexApiError(
+                f"Hex's rate limit for {kind} requests leaves no room before the deadline.",
+                status_code=429,
+                hint=_HINTS[429],
+            )
+        self._pause(when - now, interruptible)
+
+    def _note_trace(self, response: requests.Response) -> None:
+        try:
+            data = response.json()
+        except ValueError:
+            return
+        if isinstance(data, dict) and isinstance(data.get("traceId"), str):
+            self.last_trace_id = data["traceId"]
+
+    def _api_error(self, response: requests.Response) -> HexApiError:
+        code = response.status_code
+        words, trace_id, extra_hint = describe_error_body(response.text)
+        method = response.request.method if response.request is not None else ""
+        what = f"Hex answered {code} {response.reason or ''}".rstrip() + f" to {method} {_path_of(response.url)}"
+        message = f"{what}: {words}" if words else what
+        hint = " ".join(h for h in (extra_hint, _HINTS.get(code) or _HINTS.get(500 if code >= 500 else 400)) if h)
+        return HexApiError(
+            self.redact(message),
+            status_code=code,
+            trace_id=self.redact(trace_id) if trace_id else None,
+            hint=self.redact(hint),
+        )
+
+    def _connection_error(self, method: str, exc: requests.RequestException | None) -> HexApiError:
+        what = type(exc).__name__ if exc is not None else "repeated errors"
+        detail = f" ({exc})" if exc is not None else ""
+        return HexApiError(
+            self.redact(f"Could not reach Hex at {self._base} for {method}: {what}{detail}"[:1000]),
+            hint="Check hex-url and the runner's network; Hex may be briefly unavailable.",
+        )
+
+
+def describe_error_body(text: str) -> tuple[str, str | None, str | None]:
+    """Hex's own words from an error body in any of its shapes: (message, traceId, extra hint).
+
+    Shapes: `{message, code, issues}`, tsoa `{reason, details, traceId}`, RunProject's
+    422 `{invalid, notFound}`, and plain text (shared/hex-api.md, "Error body shapes").
+    """
+    try:
+        data = json.loads(text) if text else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return text.strip()[:MAX_ERROR_TEXT], None, None
+    parts: list[str] = []
+    for key in ("message", "reason"):
+        if isinstance(data.get(key), str) and data[key]:
+            parts.append(data[key])
+    issues = data.get("issues")
+    if isinstance(issues, list):
+        parts += [str(i.get("message")) for i in issues if isinstance(i, dict) and i.get("message")]
+    if isinstance(data.get("details"), str) and data["details"]:
+        parts.append(data["details"])
+    hint = None
+    not_found = data.get("notFound")
+    if isinstance(not_found, list) and not_found:
+        names = ", ".join(str(n) for n in not_found)
+        parts.append(f"unknown inputs: {names}")
+        hint = f"The published app has no input named {names}; check the names in input-params."
+    invalid = data.get("invalid")
+    if isinstance(invalid, list) and invalid:
+        described = [
+            f"{i.get('paramName')}={i.get('paramValue')} (expected {i.get('dataType') or 'another type'})"
+            for i in invalid
+            if isinstance(i, dict)
+        ]
+        parts.append("invalid inputs: " + ", ".join(described))
+    if not parts:
+        parts.append(text.strip())
+    trace_id = data.get("traceId")
+    return "; ".join(parts)[:MAX_ERROR_TEXT], trace_id if isinstance(trace_id, str) else None, hint
+
+
+def _may_retry_exception(exc: requests.RequestException, policy: _Policy) -> bool:
+    if not isinstance(exc, requests.ConnectionError | requests.Timeout):
+        return False
+    if not policy.retry_unsent_only:
+        return True
+    if isinstance(exc, requests.ConnectTimeout):
+        return True  # the connection never opened, so nothing was sent
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)
+    return isinstance(reason, NewConnectionError | NameResolutionError)
+
+
+def _retry_after(response: requests.Response, wall_now: float) -> float | None:
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - wall_now)
+    except (TypeError, ValueError):
+        return None
+
+
+def _json_or_empty(response: requests.Response) -> dict[str, Any]:
+    if response.status_code == 204 or not response.content:
+        return {}
+    try:
+        data = response.json()
+    except ValueError:
+        raise HexApiError(
+            f"Hex answered {response.status_code} with a body that is not JSON: {response.text[:200]!r}"
+        ) from None
+    return data if isinstance(data, dict) else {}
+
+
+def _run_state(data: Mapping[str, Any], run_id: str) -> RunState:
+    status = data.get("status")
+    elapsed = data.get("elapsedTime")
+    return RunState(
+        run_id=str(data.get("runId") or run_id),
+        status=status if isinstance(status, str) else "",
+        run_url=_text(data.get("runUrl")),
+        elapsed_ms=float(elapsed) if isinstance(elapsed, int | float) and not isinstance(elapsed, bool) else None,
+        start_time=_text(data.get("startTime")),
+        end_time=_text(data.get("endTime")),
+        trace_id=_text(data.get("traceId")),
+        project_version=_text(data.get("projectVersion")),
+    )
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, dict | list):
+        return None
+    return str(value)
+
+
+def _path_of(url: str | None) -> str:
+    if not url:
+        return ""
+    path = url.split("://", 1)[-1]
+    return "/" + path.split("/", 1)[1] if "/" in path else "/"

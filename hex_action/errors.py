@@ -1,0 +1,72 @@
+"""The action's exceptions; `cli.main` turns each into an exit code in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_INPUT_ERROR = 2
+
+
+class HexActionError(Exception):
+    """Base class: anything that ends the action with a message for the user."""
+
+    exit_code = EXIT_FAILURE
+    title = "hex-action failed"
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """One invalid input: which one, what is wrong, and how to fix it."""
+
+    input_name: str
+    problem: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"Input '{self.input_name}': {self.problem} Fix: {self.fix}"
+
+
+class InputError(HexActionError):
+    """Invalid inputs, found before any request is sent (exit code 2)."""
+
+    exit_code = EXIT_INPUT_ERROR
+    title = "Invalid input"
+
+    def __init__(self, problems: list[InputProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class HexApiError(HexActionError):
+    """Hex answered with an error, or could not be reached (exit code 1).
+
+    The message carries Hex's own words, its traceId and the likely fix. It never
+    contains the API token: `client.HexClient` redacts it before raising.
+    """
+
+    title = "Hex API error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        trace_id: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.trace_id = trace_id
+        self.hint = hint
+        self.detail = message
+        parts = [message]
+        if trace_id:
+            parts.append(f"(Hex traceId: {trace_id})")
+        if hint:
+            parts.append(hint)
+        super().__init__(" ".join(parts))
+
+
+class Interrupted(BaseException):
+    """Raised inside an interruptible wait when SIGINT or SIGTERM arrives."""

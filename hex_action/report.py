@@ -1,0 +1,127 @@
+"""What the user sees: log lines as things happen, outputs, the job summary, the final verdict."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from hex_action.engine import StepResult
+from hex_action.github import GitHub
+from hex_action.inputs import format_duration
+from hex_action.status import Status
+
+_ICONS = {
+    Status.COMPLETED: "✅",
+    Status.DRY_RUN: "✅",
+    Status.SKIPPED: "⏭️",
+    Status.CANCELLED: "🚫",
+    Status.TIMED_OUT: "⏱️",
+}
+
+
+class Reporter:
+    """The engine's observer: logs status changes once each and writes outputs as soon as known."""
+
+    def __init__(self, github: GitHub, *, pipeline: bool) -> None:
+        self.github = github
+        self.pipeline = pipeline
+        self.trace_id: str | None = None
+        #: Every step's result, in written order (set once the engine exists).
+        self.steps: list[StepResult] = []
+
+    def run_started(self, result: StepResult) -> None:
+        """Log the run link first thing, and write run-id and run-url before waiting."""
+        label = f"step '{result.name}' " if self.pipeline else ""
+        version = f", project version {result.project_version}" if result.project_version else ""
+        self.github.line(f"Started {label}run {result.run_id}{version}: {result.run_url or '(link follows)'}")
+        self._note_trace(result)
+        if not self.pipeline:
+            self.github.set_outputs(
+                {"run-id": result.run_id, "run-url": result.run_url, "project-version": result.project_version}
+            )
+            self._write_trace()
+
+    def status_changed(self, result: StepResult, previous: str, waited: float) -> None:
+        """One line per status change (not per read)."""
+        label = f"[{result.name}] " if self.pipeline else ""
+        shown = result.status or "(none)"
+        self.github.line(f"{label}Status {shown} after {format_duration(waited)}")
+
+    def step_finished(self, result: StepResult) -> None:
+        """Log a pipeline step's outcome, and rewrite `results` so it is complete on every exit path."""
+        self._note_trace(result)
+        if self.pipeline:
+            self.github.line(f"[{result.name}] {result.status}")
+            if result.message:
+                self.github.untrusted(f"[{result.name}] {result.message}")
+            self.github.set_output("results", results_json(self.steps))
+
+    def warning(self, text: str) -> None:
+        """A warning annotation."""
+        self.github.annotate("warning", text, title="hex-action")
+
+    def _note_trace(self, result: StepResult) -> None:
+        if result.trace_id:
+            self.trace_id = result.trace_id
+
+    def _write_trace(self) -> None:
+        if self.trace_id:
+            self.github.set_output("trace-id", self.trace_id)
+
+
+def overall_status(results: Sequence[StepResult]) -> str:
+    """COMPLETED (or DRY_RUN) when every step succeeded, else the first failure's status."""
+    for result in results:
+        if not result.succeeded:
+            return result.status or Status.CANCELLED
+    if results and all(r.status == Status.DRY_RUN for r in results):
+        return Status.DRY_RUN
+    return results[0].status if len(results) == 1 else Status.COMPLETED
+
+
+def results_json(results: Sequence[StepResult]) -> str:
+    """The `results` output: one object per step, in written order."""
+    return json.dumps([r.as_output() for r in results], separators=(",", ":"))
+
+
+def summary_markdown(
+    results: Sequence[StepResult],
+    *,
+    status: str,
+    total_seconds: float,
+    problem: str | None,
+    pipeline: bool,
+) -> str:
+    """The job summary: a table of runs with links, and on failure what went wrong."""
+    ok = status in (Status.COMPLETED, Status.DRY_RUN)
+    what = "Hex pipeline" if pipeline else "Hex run"
+    head = f"### {'✅' if ok else '❌'} {what}: {status}\n\n"
+    rows = ["| Step | Project | Run | Status | Duration |", "|---|---|---|---|---|"]
+    ordered = sorted(results, key=lambda r: (r.start_order is None, r.start_order or 0))
+    for r in ordered:
+        run = f"[{_cell(r.run_id or '')}]({_cell(r.run_url)})" if r.run_url and r.run_id else _cell(r.run_id or "—")
+        duration = format_duration(r.elapsed_seconds) if r.elapsed_seconds is not None else "—"
+        icon = _ICONS.get(Status(r.status), "❌") if r.status in Status.__members__ else "❌"
+        rows.append(
+            f"| {_cell(r.name)} | `{_cell(r.project_id)}` | {run} | {icon} {_cell(r.status or '—')} | {duration} |"
+        )
+    body = "\n".join(rows) + "\n"
+    if pipeline:
+        body += f"\nTotal time: {format_duration(total_seconds)}\n"
+    problems = [f"- **{_cell(r.name)}**: {_text(r.message)}" for r in ordered if r.message and not r.succeeded]
+    if problem:
+        problems.insert(0, f"- {_text(problem)}")
+    if problems:
+        body += "\n**What went wrong**\n\n" + "\n".join(dict.fromkeys(problems)) + "\n"
+    return head + body + "\n"
+
+
+def _cell(text: str | None) -> str:
+    """Text from Hex made safe inside a Markdown table cell (no HTML, no column breaks)."""
+    return _text(text).replace("|", "\\|")
+
+
+def _text(text: str | None) -> str:
+    if not text:
+        return ""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ").replace("`", "'")

@@ -1,0 +1,108 @@
+"""One execution of the action: the engine's results turned into outputs, summary and verdict.
+
+Outputs and the summary are written on every exit path, an unexpected error included.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from hex_action.client import HexClient
+from hex_action.clock import Clock
+from hex_action.engine import Engine, StepResult
+from hex_action.github import GitHub
+from hex_action.inputs import format_duration
+from hex_action.report import Reporter, overall_status, results_json, summary_markdown
+from hex_action.settings import Settings
+from hex_action.signals import CancelSignal
+from hex_action.status import SUCCESS, Status
+
+
+def execute(settings: Settings, github: GitHub, cancel: CancelSignal, clock: Clock) -> int:
+    """Run every step, report, and return the exit code."""
+    from hex_action.cli import exit_code  # noqa: PLC0415 - cli imports this module lazily
+
+    client = HexClient(settings.api_base_url, settings.api_token, clock, wake=cancel.event)
+    reporter = Reporter(github, pipeline=settings.pipeline)
+    engine = Engine(settings, client, clock, cancel, reporter)
+    reporter.steps = list(engine.results.values())
+    host = urlsplit(settings.api_base_url).netloc
+    if settings.pipeline:
+        github.line(f"Running a pipeline of {len(settings.steps)} Hex projects on {host}")
+    else:
+        github.line(f"Running Hex project {settings.steps[0].project_id} on {host}")
+
+    started = clock.now()
+    problem: str | None = None
+    try:
+        results = engine.run()
+    except Exception as exc:
+        problem = f"Unexpected error in hex-action: {type(exc).__name__}: {exc}"
+        results = list(engine.results.values())
+        for result in results:
+            if not result.finished:
+                result.status = result.status or Status.CANCELLED
+    total = clock.now() - started
+    status = overall_status(results) if problem is None else Status.CANCELLED
+    succeeded = problem is None and status in SUCCESS
+    _write_outputs(github, settings, results, status, total, reporter.trace_id or client.last_trace_id)
+    github.summary(
+        summary_markdown(results, status=status, total_seconds=total, problem=problem, pipeline=settings.pipeline)
+    )
+    code = exit_code(settings, succeeded, started=all(r.run_id for r in results))
+    _verdict(github, settings, results, status, total, problem, code)
+    return code
+
+
+def _write_outputs(
+    github: GitHub,
+    settings: Settings,
+    results: list[StepResult],
+    status: str,
+    total: float,
+    trace_id: str | None,
+) -> None:
+    outputs: dict[str, str | None] = {"status": status}
+    if settings.pipeline:
+        outputs["elapsed-seconds"] = _seconds(total)
+    else:
+        only = results[0]
+        outputs.update(
+            {
+                "run-id": only.run_id,
+                "run-url": only.run_url,
+                "project-version": only.project_version,
+                "elapsed-seconds": _seconds(only.elapsed_seconds) if only.elapsed_seconds is not None else None,
+            }
+        )
+    outputs["trace-id"] = trace_id
+    outputs["results"] = results_json(results)
+    github.set_outputs(outputs)
+
+
+def _verdict(
+    github: GitHub,
+    settings: Settings,
+    results: list[StepResult],
+    status: str,
+    total: float,
+    problem: str | None,
+    code: int,
+) -> None:
+    if problem:
+        github.annotate("error", problem, title="hex-action failed")
+        return
+    failures = [r for r in results if r.status not in SUCCESS and r.message]
+    if status in SUCCESS or (not settings.wait and all(r.run_id for r in results)):
+        what = "pipeline" if settings.pipeline else "run"
+        github.line(f"Hex {what} {status} in {format_duration(total)}")
+        return
+    level = "error" if code else "warning"
+    for result in failures[:10] if settings.pipeline else failures[:1]:
+        label = f"step '{result.name}' " if settings.pipeline else ""
+        title = f"Hex {label}{result.status}"
+        github.annotate(level, result.message or result.status, title=title)
+
+
+def _seconds(value: float | None) -> str:
+    return f"{(value or 0.0):.3f}".rstrip("0").rstrip(".")
