@@ -97,14 +97,15 @@ def summary_markdown(
     what = "Hex pipeline" if pipeline else "Hex run"
     head = f"### {'✅' if ok else '❌'} {what}: {status}\n\n"
     rows = ["| Step | Project | Run | Status | Duration |", "|---|---|---|---|---|"]
+    if not pipeline:  # one run: the step's name is its project id, so no Step column
+        rows = ["| Project | Run | Status | Duration |", "|---|---|---|---|"]
     ordered = sorted(results, key=lambda r: (r.start_order is None, r.start_order or 0))
     for r in ordered:
         run = f"[{_cell(r.run_id or '')}]({_cell(r.run_url)})" if r.run_url and r.run_id else _cell(r.run_id or "—")
         duration = format_duration(r.elapsed_seconds) if r.elapsed_seconds is not None else "—"
         icon = _ICONS.get(Status(r.status), "❌") if r.status in Status.__members__ else "❌"
-        rows.append(
-            f"| {_cell(r.name)} | `{_cell(r.project_id)}` | {run} | {icon} {_cell(r.status or '—')} | {duration} |"
-        )
+        step = f"| {_cell(r.name)} " if pipeline else ""
+        rows.append(f"{step}| `{_cell(r.project_id)}` | {run} | {icon} {_cell(r.status or '—')} | {duration} |")
     body = "\n".join(rows) + "\n"
     if pipeline:
         body += f"\nTotal time: {format_duration(total_seconds)}\n"

@@ -1,0 +1,79 @@
+"""`make demo`: run the action against the local Hex simulator and show what a workflow would see.
+
+No Hex account is needed: a simulator serves Hex's run API on 127.0.0.1, the real
+`entrypoint.py` runs as a process with the environment the GitHub runner gives a Docker
+action, and the step outputs and job summary it wrote are printed afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hex_action.simulator import HexSimulator, serve  # noqa: E402 - after the path is set
+
+TOKEN = "hxtw_demo_token_not_a_real_secret"
+PROJECT = "019a26ea-83df-7003-a89d-abc76d32842e"
+
+
+def run_action(url: str, inputs: dict[str, str], title: str) -> int:
+    """Run entrypoint.py as the runner would, then print its outputs and summary."""
+    declared = yaml.safe_load((ROOT / "action.yml").read_text())["inputs"]
+    with tempfile.TemporaryDirectory() as tmp:
+        output, summary = Path(tmp, "output"), Path(tmp, "summary")
+        output.touch()
+        summary.touch()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("INPUT_")}
+        env.update({f"INPUT_{name.upper()}": "" for name in declared})
+        env.update({f"INPUT_{name.upper()}": value for name, value in inputs.items()})
+        env.update(
+            {
+                "INPUT_API-TOKEN": TOKEN,
+                "INPUT_HEX-URL": url,
+                "GITHUB_OUTPUT": str(output),
+                "GITHUB_STEP_SUMMARY": str(summary),
+                "GITHUB_ACTIONS": "true",
+            }
+        )
+        print(f"\n=== {title} ===\n--- log ---", flush=True)
+        code = subprocess.run([sys.executable, str(ROOT / "entrypoint.py")], env=env, cwd=tmp, check=False).returncode
+        print(f"--- exit code: {code} ---\n--- $GITHUB_OUTPUT ---")
+        print(output.read_text().rstrip())
+        print("--- $GITHUB_STEP_SUMMARY ---")
+        print(summary.read_text().rstrip())
+        return code
+
+
+def main() -> int:
+    """Start the simulator, run a project and a pipeline, show the results."""
+    simulator = HexSimulator(TOKEN, default_pending_seconds=0.5, default_running_seconds=3.0)
+    simulator.configure_project(PROJECT, pending_seconds=0.5, running_seconds=4.0, history=[3.8, 4.1, 4.0, 4.2])
+    with serve(simulator) as server:
+        print(f"Hex simulator on {server.url} (token {TOKEN[:9]}…)")
+        codes = [
+            run_action(
+                server.url,
+                {"project-id": PROJECT, "input-params": '{"region": "EMEA", "as_of": "2026-11-27"}'},
+                "One project, waiting for the result",
+            )
+        ]
+        pipeline = ROOT / "scripts" / "demo_pipeline.yml"
+        if pipeline.exists():
+            codes.append(
+                run_action(server.url, {"pipeline": pipeline.read_text()}, "A pipeline: extract, two transforms, report")
+            )
+        requests_made = simulator.requests_log()
+        print(f"\nThe simulator answered {len(requests_made)} API requests in all.")
+    return 0 if all(code == 0 for code in codes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
