@@ -94,11 +94,12 @@ class GitHub:
     def set_output(self, name: str, value: str) -> None:
         """Write one step output now, so it survives whatever happens next."""
         value = self.redact(value)
+        unchanged = self.outputs.get(name) == value
         self.outputs[name] = value
         if self._output_path:
             with Path(self._output_path).open("a", encoding="utf-8") as handle:
                 handle.write(format_output(name, value))
-        elif not self.quiet_outputs:
+        elif not self.quiet_outputs and not unchanged:  # on a terminal, say each value once
             self._write(f"{name}={value}\n")
 
     def set_outputs(self, values: Mapping[str, str | None]) -> None:
