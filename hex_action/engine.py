@@ -29,7 +29,7 @@ from hex_action.steps import StepSpec
 HISTORY_LIMIT = 10
 #: Longest time a cancel may take when the step itself is being cancelled.
 CANCEL_WITHIN = 5.0
-NOT_STARTED = "NOT_STARTED"
+NOT_STARTED = Status.NOT_STARTED
 
 
 @dataclass

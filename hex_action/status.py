@@ -10,7 +10,8 @@ class Status(StrEnum):
 
     The first six are Hex's `ProjectRunStatus` values. The rest are the action's own:
     TIMED_OUT (the action gave up waiting), CANCELLED (the step was cancelled),
-    DRY_RUN (Hex validated a dry run), SKIPPED (a pipeline step whose needs failed).
+    DRY_RUN (Hex validated a dry run), SKIPPED (a pipeline step whose needs failed),
+    NOT_STARTED (Hex refused to start the run; the error says why).
     """
 
     PENDING = "PENDING"
@@ -23,6 +24,7 @@ class Status(StrEnum):
     CANCELLED = "CANCELLED"
     DRY_RUN = "DRY_RUN"
     SKIPPED = "SKIPPED"
+    NOT_STARTED = "NOT_STARTED"
 
 
 #: Hex statuses after which a run never changes again.
