@@ -4,10 +4,13 @@ FROM python:3.12-slim
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore
 
 COPY requirements.txt /app/requirements.txt
-RUN pip install --no-cache-dir --no-compile -r /app/requirements.txt
+# Let pip byte-compile what it installs (no --no-compile): every start then imports requests and
+# yaml from .pyc files instead of compiling them again in a throwaway container.
+RUN pip install --no-cache-dir -r /app/requirements.txt
 
 COPY hex_action /app/hex_action
 COPY entrypoint.py /app/entrypoint.py
