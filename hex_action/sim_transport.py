@@ -38,6 +38,7 @@ class SimulatorAdapter(BaseAdapter):
         if isinstance(body, str):
             body = body.encode()
         headers: dict[str, Any] = dict(request.headers)
+        headers.setdefault("Host", url.split("://", 1)[-1].split("/", 1)[0])  # urllib3 would add it on the wire
         answer = self.simulator.handle(request.method or "GET", path, "", headers, body)
         response = requests.Response()
         response.status_code = answer.status
