@@ -340,7 +340,7 @@ class Engine:
         for spec in self._steps:
             result = self.results[spec.name]
             if not result.finished and result.started_at is None:
-                reason = message or "The pipeline's timeout ran out before this step started."
+                reason = f"Not started: {message}" if message else "Not started: the timeout ran out first."
                 self._finish(result, Status.SKIPPED, reason)
 
     def _skip_blocked(self) -> None:

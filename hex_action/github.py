@@ -7,7 +7,7 @@ echoes it back in an error.
 
 from __future__ import annotations
 
-import secrets
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,6 +16,11 @@ from typing import TextIO
 #: Output values made only of these characters are written as `name=value`; anything else
 #: (newlines, `<<`, `=` or untrusted text) uses the heredoc form with a random delimiter.
 _PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/+ ")
+
+
+def _random_hex() -> str:
+    """128 random bits as hex, for heredoc delimiters and stop-commands tokens (unguessable by Hex)."""
+    return os.urandom(16).hex()
 
 
 def escape_data(text: str) -> str:
@@ -40,7 +45,7 @@ def format_output(name: str, value: str) -> str:
     if not value:
         return f"{name}=\n"
     while True:
-        delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+        delimiter = f"ghadelimiter_{_random_hex()}"
         if delimiter not in value:
             break
     return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
@@ -79,7 +84,7 @@ class GitHub:
 
     def untrusted(self, text: str) -> None:
         """Log text that came from outside (Hex) so the runner cannot read it as commands."""
-        token = secrets.token_hex(16)
+        token = _random_hex()
         self._write(f"::stop-commands::{token}\n{self.redact(text)}\n::{token}::\n")
 
     def debug(self, text: str) -> None:

@@ -45,7 +45,7 @@ def execute(settings: Settings, github: GitHub, cancel: CancelSignal, clock: Clo
     total = clock.now() - started
     status = overall_status(results) if problem is None else Status.CANCELLED
     succeeded = problem is None and status in SUCCESS
-    _write_outputs(github, settings, results, status, total, reporter.trace_id or client.last_trace_id)
+    _write_outputs(github, settings, results, status, total, client.last_trace_id or reporter.trace_id)
     github.summary(
         summary_markdown(results, status=status, total_seconds=total, problem=problem, pipeline=settings.pipeline)
     )

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from statistics import median
 
 #: Hex allows 30 status reads a minute per user: never read one run more often than this.
 FLOOR = 2.0
@@ -40,12 +39,18 @@ class Prediction:
     window_end: float
 
 
+def _median(values: list[float]) -> float:
+    """The median of sorted `values` (statistics.median would import decimal and fractions at start-up)."""
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
 def predict(durations: list[float]) -> Prediction | None:
     """A prediction from recent run durations in seconds, or None without usable history."""
     usable = sorted(d for d in durations if d > 0)
     if not usable:
         return None
-    expected = median(usable)
+    expected = _median(usable)
     spread = expected - usable[0] if len(usable) > 1 else 0.05 * expected
     # Start the floor-rate window a little before the fastest likely end, but never more
     # than a tenth of the run early: that bounds the reads spent in the window.

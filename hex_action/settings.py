@@ -151,6 +151,12 @@ def load_settings(
     steps: tuple[StepSpec, ...] = ()
     if pipeline_text or pipeline_file:
         steps = _pipeline_steps(c, pipeline_text, pipeline_file, workspace, environ)
+        if not wait:
+            c.add(
+                "wait",
+                "a pipeline always waits: each step needs the outcome of the ones before it.",
+                "drop `wait: false`.",
+            )
     else:
         steps = _single_step(c, wait)
 
