@@ -67,8 +67,10 @@ def parse_json_object(raw: str) -> dict[str, Any]:
 def parse_json_array_of_objects(raw: str) -> list[dict[str, Any]]:
     """A JSON array of objects, such as `[{"type": "FAILURE", ...}]`."""
     value = _parse_json(raw)
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+    if not isinstance(value, list):
         raise ValueError(f"must be a JSON array of objects, got {_json_kind(value)}.")
+    if not all(isinstance(item, dict) for item in value):
+        raise ValueError("must be a JSON array of objects, got an array with an item that is not an object.")
     return value
 
 
@@ -99,6 +101,5 @@ def _parse_json(raw: str) -> Any:
 
 
 def _json_kind(value: Any) -> str:
-    if isinstance(value, list):
-        return "an array with an item that is not an object"
-    return {dict: "an object", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
+    kinds = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return kinds.get(type(value), "a number")
