@@ -228,6 +228,12 @@ def _pipeline_steps(
     for single in ("project-id", "run-id", "input-params", "view-id", "notifications"):
         if c.values[single]:
             c.add(single, "cannot be used with a pipeline.", f"set `{single}` on the pipeline's steps instead.")
+    # Single-project switches a pipeline does not read: ignored, `dry-run` would start real runs.
+    if c.get("dry-run", parse.parse_bool, False, "use true or false."):
+        c.add("dry-run", "a pipeline cannot be a dry run: its steps would start real runs.", "drop dry-run.")
+    for per_step, default in (("update-published-results", False), ("use-cached-sql-results", True)):
+        if c.get(per_step, parse.parse_bool, default, "use true or false.") != default:
+            c.add(per_step, "cannot be used with a pipeline.", f"set `{per_step}` on the pipeline's steps instead.")
     source = "pipeline"
     if text and file_name:
         c.add("pipeline-file", "pipeline and pipeline-file cannot be used together.", "keep one of them.")
@@ -240,6 +246,9 @@ def _pipeline_steps(
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             c.add("pipeline-file", f"cannot read {file_name} ({exc.strerror}).", "give a path inside the workspace.")
+            return ()
+        except UnicodeDecodeError:
+            c.add("pipeline-file", f"{file_name} is not UTF-8 text.", "give the path of a YAML or JSON file.")
             return ()
     steps, problems = parse_pipeline(text, source)
     c.problems.extend(problems)
