@@ -23,6 +23,12 @@ def _random_hex() -> str:
     return os.urandom(16).hex()
 
 
+def _could_be_command(text: str) -> bool:
+    """Whether the runner might parse (part of) `text` as a command: a line starting `::` after
+    white space, a legacy `##[` anywhere, or a CR/LF starting another line (runtime doc, B3)."""
+    return "\n" in text or "\r" in text or "##[" in text or text.lstrip().startswith("::")
+
+
 def escape_data(text: str) -> str:
     """Escape a workflow command's message: `%` first, then CR and LF."""
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -79,8 +85,13 @@ class GitHub:
             self._write(f"::add-mask::{escape_data(value)}\n")
 
     def line(self, text: str) -> None:
-        """A log line of our own (no untrusted text that could look like a command)."""
-        self._write(self.redact(text) + "\n")
+        """A log line of our own. It may quote Hex (a run URL, a status), so a line the runner
+        could read as a workflow command is logged inside a stop-commands block instead."""
+        text = self.redact(text)
+        if _could_be_command(text):
+            self.untrusted(text)
+        else:
+            self._write(text + "\n")
 
     def untrusted(self, text: str) -> None:
         """Log text that came from outside (Hex) so the runner cannot read it as commands."""
