@@ -1,0 +1,7 @@
+"""``python -m hex_action.simulator``: serve the simulator until SIGINT/SIGTERM (see :func:`main`)."""
+
+import sys
+
+from hex_action.simulator import main
+
+sys.exit(main())
