@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import random
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -208,7 +208,7 @@ class HexClient:
             else:
                 self._note_trace(response)
                 if response.ok:
-                    return _json_or_empty(response)
+                    return _json_or_empty(response, self.redact)
                 if response.status_code not in policy.statuses or attempt == policy.attempts:
                     raise self._api_error(response)
                 retry_after = _retry_after(response, self._clock.wall())
@@ -268,7 +268,8 @@ class HexClient:
 
     def _api_error(self, response: requests.Response) -> HexApiError:
         code = response.status_code
-        words, trace_id, extra_hint = describe_error_body(response.text)
+        # Redact before describing: the description cuts long text, which could cut the token in two.
+        words, trace_id, extra_hint = describe_error_body(self.redact(response.text))
         method = response.request.method if response.request is not None else ""
         what = f"Hex answered {code} {response.reason or ''}".rstrip() + f" to {method} {_path_of(response.url)}"
         message = f"{what}: {words}" if words else what
@@ -284,7 +285,7 @@ class HexClient:
         what = type(exc).__name__ if exc is not None else "repeated errors"
         detail = f" ({exc})" if exc is not None else ""
         return HexApiError(
-            self.redact(f"Could not reach Hex at {self._base} for {method}: {what}{detail}"[:1000]),
+            self.redact(f"Could not reach Hex at {self._base} for {method}: {what}{detail}")[:1000],
             hint="Check hex-url and the runner's network; Hex may be briefly unavailable.",
         )
 
@@ -356,14 +357,14 @@ def _retry_after(response: requests.Response, wall_now: float) -> float | None:
         return None
 
 
-def _json_or_empty(response: requests.Response) -> dict[str, Any]:
+def _json_or_empty(response: requests.Response, redact: Callable[[str], str]) -> dict[str, Any]:
     if response.status_code == 204 or not response.content:
         return {}
     try:
         data = response.json()
     except ValueError:
         raise HexApiError(
-            f"Hex answered {response.status_code} with a body that is not JSON: {response.text[:200]!r}"
+            f"Hex answered {response.status_code} with a body that is not JSON: {redact(response.text)[:200]!r}"
         ) from None
     return data if isinstance(data, dict) else {}
 
