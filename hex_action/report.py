@@ -70,10 +70,16 @@ class Reporter:
 
 
 def overall_status(results: Sequence[StepResult]) -> str:
-    """COMPLETED (or DRY_RUN) when every step succeeded, else the first failure's status."""
-    for result in results:
-        if not result.succeeded:
-            return result.status or Status.CANCELLED
+    """COMPLETED (or DRY_RUN) when every step succeeded, else the first failure's status.
+
+    Steps CANCELLED or SKIPPED because another step failed (fail-fast, needs) are its
+    consequences: a step written before the one that failed, and cancelled by fail-fast,
+    must not hide the failure's own status. They count only when nothing else failed.
+    """
+    failures = [r for r in results if not r.succeeded]
+    if failures:
+        causes = [r for r in failures if r.status not in (Status.CANCELLED, Status.SKIPPED)]
+        return (causes or failures)[0].status or Status.CANCELLED
     if results and all(r.status == Status.DRY_RUN for r in results):
         return Status.DRY_RUN
     return results[0].status if len(results) == 1 else Status.COMPLETED
