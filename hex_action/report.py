@@ -131,4 +131,6 @@ def _cell(text: str | None) -> str:
 def _text(text: str | None) -> str:
     if not text:
         return ""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ").replace("`", "'")
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
+    # A lone CR ends a line in CommonMark just as LF does: either would end a table row.
+    return text.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")
