@@ -74,12 +74,14 @@ def overall_status(results: Sequence[StepResult]) -> str:
 
     Steps CANCELLED or SKIPPED because another step failed (fail-fast, needs) are its
     consequences: a step written before the one that failed, and cancelled by fail-fast,
-    must not hide the failure's own status. They count only when nothing else failed.
+    must not hide the failure's own status. They count only when nothing else failed, and
+    then CANCELLED before SKIPPED: a cancel skips the steps not started yet.
     """
     failures = [r for r in results if not r.succeeded]
     if failures:
         causes = [r for r in failures if r.status not in (Status.CANCELLED, Status.SKIPPED)]
-        return (causes or failures)[0].status or Status.CANCELLED
+        cancelled = [r for r in failures if r.status == Status.CANCELLED]
+        return (causes or cancelled or failures)[0].status or Status.CANCELLED
     if results and all(r.status == Status.DRY_RUN for r in results):
         return Status.DRY_RUN
     return results[0].status if len(results) == 1 else Status.COMPLETED
