@@ -2,6 +2,6 @@
 
 import sys
 
-from hex_action.simulator import main
+from hex_action.simulator.cli import main
 
 sys.exit(main())
