@@ -337,11 +337,13 @@ class Engine:
             for active, note in zip(actives, notes, strict=True):
                 active.result.elapsed_seconds = self.clock.now() - active.triggered_at
                 self._finish(active.result, status, f"{message} {note}")
+        # Steps not started: a cancelled action cancels them too; otherwise they are skipped.
+        unstarted = Status.CANCELLED if self.cancel.requested else Status.SKIPPED
         for spec in self._steps:
             result = self.results[spec.name]
             if not result.finished and result.started_at is None:
                 reason = f"Not started: {message}" if message else "Not started: the timeout ran out first."
-                self._finish(result, Status.SKIPPED, reason)
+                self._finish(result, unstarted, reason)
 
     def _skip_blocked(self) -> None:
         for spec in self._steps:

@@ -99,17 +99,21 @@ def summary_markdown(
     total_seconds: float,
     problem: str | None,
     pipeline: bool,
+    started_only: bool = False,
 ) -> str:
-    """The job summary: a table of runs with links, and on failure what went wrong."""
-    ok = status in (Status.COMPLETED, Status.DRY_RUN)
-    what = "Hex pipeline" if pipeline else "Hex run"
-    head = f"### {'✅' if ok else '❌'} {what}: {status}\n\n"
+    """The job summary: a table of runs with links, and on failure what went wrong.
+
+    `started_only` is for `wait: false`: the run was started and not waited for.
+    """
+    ok = status in (Status.COMPLETED, Status.DRY_RUN) or started_only
+    what = "Hex pipeline" if pipeline else "Hex run started" if started_only else "Hex run"
+    head = f"### {'✅' if ok else '❌'} {what}: {_text(status)}\n\n"
     rows = ["| Step | Project | Run | Status | Duration |", "|---|---|---|---|---|"]
     if not pipeline:  # one run: the step's name is its project id, so no Step column
         rows = ["| Project | Run | Status | Duration |", "|---|---|---|---|"]
     ordered = sorted(results, key=lambda r: (r.start_order is None, r.start_order or 0))
     for r in ordered:
-        run = f"[{_cell(r.run_id or '')}]({_cell(r.run_url)})" if r.run_url and r.run_id else _cell(r.run_id or "—")
+        run = f"[{_cell(r.run_id)}]({r.run_url})" if _linkable(r.run_url) and r.run_id else _cell(r.run_id or "—")
         duration = format_duration(r.elapsed_seconds) if r.elapsed_seconds is not None else "—"
         icon = _ICONS.get(Status(r.status), "❌") if r.status in Status.__members__ else "❌"
         step = f"| {_cell(r.name)} " if pipeline else ""
@@ -130,9 +134,19 @@ def _cell(text: str | None) -> str:
     return _text(text).replace("|", "\\|")
 
 
+def _linkable(url: str | None) -> bool:
+    """Whether a URL from Hex can be a Markdown link target as it is (http(s), nothing that ends the link)."""
+    if not url or not url.startswith(("https://", "http://")):
+        return False
+    return not any(c in url for c in " ()<>[]\n\r|`")
+
+
 def _text(text: str | None) -> str:
+    """Text from Hex shown as plain text: no HTML, no links or emphasis, one line."""
     if not text:
         return ""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
+    for char in "\\[]*!":  # not `_`: statuses such as DRY_RUN are full of it, and GFM ignores it inside words
+        text = text.replace(char, "\\" + char)
     # A lone CR ends a line in CommonMark just as LF does: either would end a table row.
     return text.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")

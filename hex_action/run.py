@@ -47,7 +47,14 @@ def execute(settings: Settings, github: GitHub, cancel: CancelSignal, clock: Clo
     succeeded = problem is None and status in SUCCESS
     _write_outputs(github, settings, results, status, total, client.last_trace_id or reporter.trace_id)
     github.summary(
-        summary_markdown(results, status=status, total_seconds=total, problem=problem, pipeline=settings.pipeline)
+        summary_markdown(
+            results,
+            status=status,
+            total_seconds=total,
+            problem=problem,
+            pipeline=settings.pipeline,
+            started_only=not settings.wait and problem is None and all(r.run_id for r in results),
+        )
     )
     code = exit_code(settings, succeeded, started=all(r.run_id for r in results))
     _verdict(github, settings, results, status, total, problem, code)

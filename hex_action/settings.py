@@ -271,6 +271,9 @@ def normalise_hex_url(raw: str) -> str:
         raise ValueError(f"'{raw}' is not an http(s) URL.")
     if parts.query or parts.fragment or parts.username:
         raise ValueError(f"'{raw}' should be the workspace address only, without query or credentials.")
+    if parts.path not in ("", "/"):
+        # A pasted page address (https://app.hex.tech/acme/home) would give 404s on every call.
+        raise ValueError(f"'{raw}' should be the host only, such as https://app.hex.tech, not a page address.")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
         raise ValueError(f"'{raw}' uses plain http, which would send the token unencrypted.")
     return f"{value}/api/v1"

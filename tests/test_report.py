@@ -191,11 +191,11 @@ def test_hex_text_is_made_safe_in_the_summary() -> None:
     markdown = summary_markdown([r], status="WEIRD|<b>", total_seconds=1.0, problem=hostile, pipeline=True)
     safe = "&lt;script&gt;alert(1)&lt;/script&gt; 'rm -rf' | col line two --- three &amp; &lt;b&gt;"
     assert markdown == (
-        "### ❌ Hex pipeline: WEIRD|<b>\n"
+        "### ❌ Hex pipeline: WEIRD|&lt;b&gt;\n"
         "\n"
         "| Step | Project | Run | Status | Duration |\n"
         "|---|---|---|---|---|\n"
-        "| a\\|b | `p'\\|` | [r\\|1](https://h/x\\|&lt;y&gt;) | ❌ WEIRD\\|&lt;b&gt; | — |\n"
+        "| a\\|b | `p'\\|` | r\\|1 | ❌ WEIRD\\|&lt;b&gt; | — |\n"
         "\n"
         "Total time: 1s\n"
         "\n"
@@ -208,7 +208,21 @@ def test_hex_text_is_made_safe_in_the_summary() -> None:
     table = markdown.split("\n\n")[1].splitlines()
     assert len(table) == 3, "every row stays on one line"
     assert all(row.replace("\\|", "").count("|") == 6 for row in table), "no extra columns"
-    assert "<script>" not in markdown.split("\n", 1)[1]
+    assert "<script>" not in markdown
+    assert "https://h/x" not in markdown, "a URL that would break out of the link is not made a link"
+
+
+def test_markdown_in_hex_text_stays_text() -> None:
+    r = result(
+        "a",
+        "ERRORED",
+        run_url="https://app.hex.tech/r/1",
+        start_order=1,
+        message="see [here](https://evil.example) **now** ![x](y)",
+    )
+    markdown = summary_markdown([r], status="ERRORED", total_seconds=1.0, problem=None, pipeline=False)
+    assert "[r-1](https://app.hex.tech/r/1)" in markdown, "a well-formed run URL is a link"
+    assert "\\[here\\](https://evil.example) \\*\\*now\\*\\* \\!\\[x\\](y)" in markdown
 
 
 # -- Reporter --------------------------------------------------------------------------------------
