@@ -216,6 +216,7 @@ def test_markdown_in_hex_text_stays_text() -> None:
     r = result(
         "a",
         "ERRORED",
+        run_id="r-1",
         run_url="https://app.hex.tech/r/1",
         start_order=1,
         message="see [here](https://evil.example) **now** ![x](y)",
