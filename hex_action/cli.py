@@ -18,6 +18,7 @@ from hex_action.errors import EXIT_FAILURE, EXIT_INPUT_ERROR, EXIT_OK, InputErro
 from hex_action.github import GitHub
 from hex_action.settings import DEFAULTS, Settings, load_settings, read_inputs
 from hex_action.signals import CancelSignal
+from hex_action.status import Status
 
 EPILOG = """\
 Every flag mirrors an action input and wins over its INPUT_* environment variable
@@ -73,11 +74,11 @@ def main(
     try:
         settings = load_settings(values, environ)
     except InputError as exc:
-        return _report_input_error(github, exc)
+        code = _report_input_error(github, exc)
+    else:
+        from hex_action.run import execute  # noqa: PLC0415 - keeps `--help` and input errors fast
 
-    from hex_action.run import execute  # noqa: PLC0415 - keeps `--help` and input errors fast
-
-    code = execute(settings, github, cancel, clock or SystemClock())
+        code = execute(settings, github, cancel, clock or SystemClock())
     if as_json:
         print(json.dumps(github.outputs, indent=2))
     return code
@@ -91,6 +92,8 @@ def _report_input_error(github: GitHub, exc: InputError) -> int:
         + "\n".join(f"- `{p.input_name}`: {p.problem} **Fix:** {p.fix}" for p in exc.problems)
         + "\n\n"
     )
+    # Outputs on this path too, so a later `if: always()` step can tell what happened.
+    github.set_outputs({"status": Status.INVALID_INPUT, "results": "[]"})
     return EXIT_INPUT_ERROR
 
 

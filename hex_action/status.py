@@ -11,7 +11,8 @@ class Status(StrEnum):
     The first six are Hex's `ProjectRunStatus` values. The rest are the action's own:
     TIMED_OUT (the action gave up waiting), CANCELLED (the step was cancelled),
     DRY_RUN (Hex validated a dry run), SKIPPED (a pipeline step whose needs failed),
-    NOT_STARTED (Hex refused to start the run; the error says why).
+    NOT_STARTED (Hex refused to start the run; the error says why), INVALID_INPUT (the
+    inputs were invalid, so nothing was sent).
     """
 
     PENDING = "PENDING"
@@ -25,6 +26,7 @@ class Status(StrEnum):
     DRY_RUN = "DRY_RUN"
     SKIPPED = "SKIPPED"
     NOT_STARTED = "NOT_STARTED"
+    INVALID_INPUT = "INVALID_INPUT"
 
 
 #: Hex statuses after which a run never changes again.

@@ -80,8 +80,15 @@ def test_invalid_input_exits_2_with_one_annotation_per_problem_and_no_request(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, no_http: responses.RequestsMock
 ) -> None:
     summary = tmp_path / "summary"
-    environ = {"HEX_API_TOKEN": TOKEN, "GITHUB_STEP_SUMMARY": str(summary), "INPUT_PROJECT-ID": "nope"}
+    output = tmp_path / "output"
+    environ = {
+        "HEX_API_TOKEN": TOKEN,
+        "GITHUB_STEP_SUMMARY": str(summary),
+        "GITHUB_OUTPUT": str(output),
+        "INPUT_PROJECT-ID": "nope",
+    }
     assert main(["--timeout", "soon"], environ=environ) == 2
+    assert output.read_text(encoding="utf-8") == "status=INVALID_INPUT\nresults=[]\n"
 
     captured = capsys.readouterr()
     timeout_error = (
@@ -121,6 +128,8 @@ def test_missing_token_and_project(capsys: pytest.CaptureFixture[str], no_http: 
         "Fix: pass `api-token: ${{ secrets.HEX_API_TOKEN }}` or set the HEX_API_TOKEN environment variable.\n"
         "::error title=Invalid input 'project-id'::Input 'project-id': no project was given. "
         "Fix: set `project-id` to the id in the project's URL.\n"
+        "status=INVALID_INPUT\n"
+        "results=[]\n"
     )
     assert len(no_http.calls) == 0
 
