@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import responses
-from runner_parser import Command, process_output
+from runner_parser import Command, process_output, read_output_file
 
 from hex_action import __version__
 from hex_action.cli import exit_code, main
@@ -88,7 +88,7 @@ def test_invalid_input_exits_2_with_one_annotation_per_problem_and_no_request(
         "INPUT_PROJECT-ID": "nope",
     }
     assert main(["--timeout", "soon"], environ=environ) == 2
-    assert output.read_text(encoding="utf-8") == "status=INVALID_INPUT\nresults=[]\n"
+    assert read_output_file(output) == {"status": "INVALID_INPUT", "results": "[]"}
 
     captured = capsys.readouterr()
     timeout_error = (
