@@ -1,3 +1,3 @@
 """hex-action: run published Hex projects from CI (trigger, wait, cancel, report)."""
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"
