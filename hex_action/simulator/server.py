@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -111,6 +112,12 @@ class _SimHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], sim: HexSimulator) -> None:
         self.sim = sim
         super().__init__(address, _SimRequestHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Stay quiet when a client drops a kept-alive connection (a process that exits does)."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class _SimRequestHandler(BaseHTTPRequestHandler):
