@@ -247,7 +247,15 @@ class Engine:
 
     def _read_due(self) -> None:
         for active in sorted(self._active, key=lambda a: a.next_read_at):
-            if self.cancel.requested or active.next_read_at > self.clock.now():
+            now = self.clock.now()
+            if self.cancel.requested or active.next_read_at > now:
+                continue
+            allowed = self.client.reads.next_allowed(now)
+            if allowed > now:
+                # The token's read budget is spent: wait for it here, where timeouts and cancels are
+                # watched, not inside the client, which would report a read that cannot happen before
+                # this run's deadline as a failed read and end the step early.
+                active.next_read_at = allowed
                 continue
             try:
                 with self.cancel.interruptible():
