@@ -1,0 +1,572 @@
+"""Tests for hex_action.engine: the real client and schedule against the in-process simulator, on a fake clock."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from bisect import bisect_left
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+import pytest
+
+from hex_action.client import HexClient
+from hex_action.clock import FakeClock
+from hex_action.engine import Engine, StepResult
+from hex_action.schedule import FLOOR
+from hex_action.settings import Settings, load_settings
+from hex_action.signals import CancelSignal
+from hex_action.sim_transport import simulated_session
+from hex_action.simulator import Fault, HexSimulator
+from hex_action.status import Status
+
+TOKEN = "hxtp_engine-test-token"
+HEX = "https://hex.sim"
+# 2026-01-01T00:00:00Z. The engine's monotonic clock and the simulator's wall clock read the same
+# number, so times in the simulator's log compare directly with the engine's.
+EPOCH = 1_767_225_600.0
+STATUS_PATH = r"/runs/[^/]+$"
+LIST_PATH = r"/runs$"
+
+
+def project(n: int) -> str:
+    return f"00000000-0000-4000-8000-{n:012d}"
+
+
+P1 = project(1)
+
+
+# -- factories -------------------------------------------------------------------------------
+
+
+class ScriptedClock(FakeClock):
+    """A fake clock on which things happen at given times, while the engine sleeps through them."""
+
+    def __init__(self) -> None:
+        super().__init__(start=EPOCH, wall_start=EPOCH)
+        self._events: list[tuple[float, Callable[[], None]]] = []
+
+    def at(self, when: float, action: Callable[[], None]) -> None:
+        self._events.append((when, action))
+        self._events.sort(key=lambda event: event[0])
+
+    def sleep(self, seconds: float, wake: threading.Event | None = None) -> bool:
+        if wake is not None and wake.is_set():
+            return True
+        target = self.now() + max(0.0, seconds)
+        while self._events and self._events[0][0] <= target:
+            when, action = self._events.pop(0)
+            self.advance(max(0.0, when - self.now()))
+            action()
+            if wake is not None and wake.is_set():
+                return True
+        return super().sleep(target - self.now(), wake)
+
+
+@dataclass
+class Recorder:
+    """The engine's observer: remembers every event."""
+
+    started: list[str] = field(default_factory=list)
+    changes: list[tuple[str, str, str]] = field(default_factory=list)
+    finished: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def run_started(self, result: StepResult) -> None:
+        self.started.append(result.name)
+
+    def status_changed(self, result: StepResult, previous: str, waited: float) -> None:
+        self.changes.append((result.name, previous, result.status))
+
+    def step_finished(self, result: StepResult) -> None:
+        self.finished.append((result.name, result.status))
+
+    def warning(self, text: str) -> None:
+        self.warnings.append(text)
+
+
+@dataclass
+class World:
+    """A simulated Hex, a fake clock, a cancel flag and an observer, for one test."""
+
+    clock: ScriptedClock
+    sim: HexSimulator
+    cancel: CancelSignal
+    observer: Recorder
+    engine: Engine | None = None
+
+    @property
+    def t0(self) -> float:
+        return EPOCH
+
+    def run(self, settings: Settings, seed: int = 0) -> list[StepResult]:
+        client = HexClient(
+            settings.api_base_url,
+            settings.api_token,
+            self.clock,
+            wake=self.cancel.event,
+            session=simulated_session(self.sim, HEX),
+            rng=random.Random(seed),
+        )
+        self.engine = Engine(settings, client, self.clock, self.cancel, self.observer, rng=random.Random(seed))
+        return self.engine.run()
+
+    def log(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """The simulator's request log, optionally of one kind: start, status, list or cancel."""
+        return [entry for entry in self.sim.requests_log() if kind is None or request_kind(entry) == kind]
+
+    def times(self, kind: str) -> list[float]:
+        return [entry["time"] for entry in self.log(kind)]
+
+    def runs(self) -> list[dict[str, Any]]:
+        return [run for run in self.sim.runs() if not run["seeded"]]
+
+    def run_of(self, project_id: str) -> dict[str, Any]:
+        (run,) = [r for r in self.runs() if r["projectId"] == project_id]
+        return run
+
+
+def request_kind(entry: dict[str, Any]) -> str:
+    method, path = entry["method"], entry["path"]
+    if method == "POST":
+        return "start"
+    if method == "DELETE":
+        return "cancel"
+    return "list" if path.endswith("/runs") else "status"
+
+
+@pytest.fixture
+def world() -> World:
+    clock = ScriptedClock()
+    return World(clock, HexSimulator(TOKEN, clock=clock.wall), CancelSignal(), Recorder())
+
+
+def single(**inputs: str) -> Settings:
+    """Settings of a single-project action; keyword names are the inputs with _ for -."""
+    values = {"api-token": TOKEN, "hex-url": HEX, "project-id": P1}
+    values.update({name.replace("_", "-"): value for name, value in inputs.items()})
+    return load_settings(values, {})
+
+
+def pipeline(steps: list[dict[str, Any]], **inputs: str) -> Settings:
+    values = {"api-token": TOKEN, "hex-url": HEX, "pipeline": json.dumps(steps)}  # JSON is YAML
+    values.update({name.replace("_", "-"): value for name, value in inputs.items()})
+    return load_settings(values, {})
+
+
+def step(name: str, n: int, *needs: str, **fields: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": name, "project-id": project(n), **fields}
+    if needs:
+        entry["needs"] = list(needs)
+    return entry
+
+
+def by_name(results: list[StepResult]) -> dict[str, StepResult]:
+    return {r.name: r for r in results}
+
+
+def max_overlap(runs: list[dict[str, Any]]) -> int:
+    """The most runs active at once in the simulator (created, not yet ended)."""
+    events = sorted([(r["createdAt"], 1) for r in runs] + [(r["endedAt"], -1) for r in runs])
+    most = current = 0
+    for _, change in events:  # at equal times an end (-1) sorts first
+        current += change
+        most = max(most, current)
+    return most
+
+
+def max_in_window(times: list[float], period: float = 60.0) -> int:
+    ordered = sorted(times)
+    return max((bisect_left(ordered, t + period) - i for i, t in enumerate(ordered)), default=0)
+
+
+# -- one project -----------------------------------------------------------------------------
+
+
+def test_single_run_completes_and_reports_each_status_once(world: World) -> None:
+    world.sim.configure_project(P1, pending_seconds=10, running_seconds=50)
+    (result,) = world.run(single())
+    assert result.status == Status.COMPLETED
+    assert result.succeeded
+    assert result.message is None
+    (run,) = world.runs()
+    assert result.run_id == run["runId"]
+    assert result.run_url is not None
+    assert run["runId"] in result.run_url
+    assert result.elapsed_seconds == pytest.approx(50.0)
+    assert result.project_version == "1"
+    assert world.observer.changes == [(P1, "", "PENDING"), (P1, "PENDING", "RUNNING"), (P1, "RUNNING", "COMPLETED")]
+    assert len(world.log("status")) > 3  # statuses were read more than once each, reported once each
+    assert world.observer.finished == [(P1, "COMPLETED")]
+
+
+def test_reads_stop_at_a_terminal_status(world: World) -> None:
+    world.sim.configure_project(P1, pending_seconds=5, running_seconds=100)
+    world.run(single())
+    (run,) = world.runs()
+    reads = world.times("status")
+    assert world.log()[-1]["method"] == "GET"  # nothing after the read that saw the end
+    assert [t for t in reads if t >= run["endedAt"]] == [reads[-1]]
+    assert world.engine is not None
+    assert world.engine.client.counts["status"] == len(reads)
+    assert world.log("cancel") == []
+
+
+@pytest.mark.parametrize("final", ["ERRORED", "UNABLE_TO_ALLOCATE_KERNEL"])
+def test_failed_run_ends_with_its_status_and_the_run_url(world: World, final: str) -> None:
+    world.sim.configure_project(P1, pending_seconds=3, running_seconds=20, final_status=final)
+    (result,) = world.run(single())
+    assert result.status == final
+    assert not result.succeeded
+    assert result.run_url
+    assert result.message == f"The Hex run ended {final}. See {result.run_url}"
+    assert world.log("cancel") == []
+
+
+def test_run_killed_in_hex_ends_killed(world: World) -> None:
+    world.sim.configure_project(P1, pending_seconds=1, running_seconds=300)
+
+    def kill_in_the_ui() -> None:
+        (run,) = world.runs()
+        path = f"/api/v1/projects/{P1}/runs/{run['runId']}"
+        world.sim.handle("DELETE", path, "", {"Authorization": f"Bearer {TOKEN}"}, b"")
+
+    world.clock.at(world.t0 + 40, kill_in_the_ui)
+    (result,) = world.run(single())
+    assert result.status == Status.KILLED
+    assert result.message is not None
+    assert result.run_url is not None
+    assert result.run_url in result.message
+    assert world.clock.now() - world.t0 < 40 + 15  # noticed within a poll interval
+    assert len(world.log("cancel")) == 1  # only the one from the UI
+
+
+def test_timeout_cancels_the_run(world: World) -> None:
+    world.sim.configure_project(P1, pending_seconds=1, running_seconds=600)
+    (result,) = world.run(single(timeout="60s"))
+    assert result.status == Status.TIMED_OUT
+    assert result.message is not None
+    assert "Gave up waiting after 1m" in result.message
+    assert "the last status was RUNNING" in result.message
+    assert "The run was cancelled." in result.message
+    (delete,) = world.log("cancel")
+    assert delete["time"] == pytest.approx(world.t0 + 60)
+    assert delete["status"] == 204
+    assert world.runs()[0]["status"] == "KILLED"
+    assert all(t <= delete["time"] for t in world.times("status"))
+    assert result.elapsed_seconds == pytest.approx(60.0)
+
+
+def test_timeout_without_cancel_leaves_the_run_running(world: World) -> None:
+    world.sim.configure_project(P1, pending_seconds=1, running_seconds=600)
+    (result,) = world.run(single(timeout="60s", cancel_on_timeout="false"))
+    assert result.status == Status.TIMED_OUT
+    assert world.log("cancel") == []
+    assert world.runs()[0]["status"] == "RUNNING"
+    assert result.message is not None
+    assert "left running" in result.message
+    assert result.run_url is not None
+    assert result.run_url in result.message
+
+
+def test_wait_false_starts_and_reads_once(world: World) -> None:
+    world.sim.configure_project(P1, pending_seconds=5, running_seconds=60)
+    (result,) = world.run(single(wait="false"))
+    assert [request_kind(e) for e in world.log()] == ["start", "status"]
+    assert result.status == "PENDING"
+    assert result.finished
+    assert result.message is None
+    assert result.run_id == world.runs()[0]["runId"]
+
+
+def test_dry_run_starts_nothing_and_reads_nothing(world: World) -> None:
+    (result,) = world.run(single(dry_run="true"))
+    assert result.status == Status.DRY_RUN
+    assert result.succeeded
+    (post,) = world.log()
+    assert post["method"] == "POST"
+    assert post["body"]["dryRun"] is True
+    assert world.runs() == []
+
+
+def test_existing_run_id_is_waited_on_without_starting_a_run(world: World) -> None:
+    world.sim.configure_project(P1, pending_seconds=1, running_seconds=30)
+    answer = world.sim.handle("POST", f"/api/v1/projects/{P1}/runs", "", {"Authorization": f"Bearer {TOKEN}"}, b"")
+    run_id = answer.json()["runId"]
+    before = len(world.log())
+    (result,) = world.run(single(run_id=run_id))
+    mine = world.log()[before:]
+    assert [request_kind(e) for e in mine] == ["status"] * len(mine)  # no POST, no history read
+    assert mine[0]["time"] == world.t0  # the first read is at once
+    assert result.status == Status.COMPLETED
+    assert result.run_id == run_id
+
+
+@pytest.mark.parametrize(("body", "named"), [({"status": "QUEUED_FOR_LUNCH"}, "QUEUED_FOR_LUNCH"), ({}, "no status")])
+def test_unknown_status_warns_once_and_waits_until_the_timeout(world: World, body: dict[str, Any], named: str) -> None:
+    world.sim.add_fault(Fault("GET", STATUS_PATH, 200, count=10_000, body=body))
+    (result,) = world.run(single(timeout="2m"))
+    assert result.status == Status.TIMED_OUT
+    assert len(world.log("status")) > 5
+    (warning,) = world.observer.warnings
+    assert named in warning
+    assert len(world.log("cancel")) == 1
+    assert world.clock.now() == pytest.approx(world.t0 + 120)
+
+
+def test_cancel_request_mid_wait_cancels_the_run(world: World) -> None:
+    world.sim.configure_project(P1, pending_seconds=1, running_seconds=600)
+    world.clock.at(world.t0 + 30, lambda: world.cancel.request("SIGTERM"))
+    (result,) = world.run(single())
+    assert result.status == Status.CANCELLED
+    assert result.message == "The step was cancelled (SIGTERM). The run was cancelled."
+    (delete,) = world.log("cancel")
+    assert delete["time"] == pytest.approx(world.t0 + 30)
+    assert world.runs()[0]["status"] == "KILLED"
+    assert all(t <= delete["time"] for t in world.times("status"))
+
+
+def test_status_reads_that_fail_for_good_cancel_the_run(world: World) -> None:
+    world.sim.configure_project(P1, pending_seconds=1, running_seconds=600)
+    world.sim.add_fault(Fault("GET", STATUS_PATH, 401, count=1000, body="Unauthorized {token}"))
+    (result,) = world.run(single())
+    assert not result.succeeded
+    assert result.message is not None
+    assert result.message.startswith("Could not read the run's status: Hex answered 401")
+    assert result.message.endswith("The run was cancelled.")
+    assert TOKEN not in result.message
+    assert "Unauthorized ***" in result.message  # the simulator echoed the token; the client redacted it
+    assert len(world.log("status")) == 1  # a 401 is not retried
+    assert len(world.log("cancel")) == 1
+    assert world.runs()[0]["status"] == "KILLED"
+
+
+# -- run history -----------------------------------------------------------------------------
+
+HISTORY = [600.0, 610.0, 590.0, 605.0, 595.0]
+
+
+def test_history_means_fewer_reads_and_a_prompt_finish(world: World) -> None:
+    def finish_lag_and_reads(use_history: str) -> tuple[float, int, float]:
+        clock = ScriptedClock()
+        sim = HexSimulator(TOKEN, clock=clock.wall)
+        sim.configure_project(P1, pending_seconds=1, running_seconds=600, history=HISTORY)
+        w = World(clock, sim, CancelSignal(), Recorder())
+        (result,) = w.run(single(use_run_history=use_history))
+        assert result.status == Status.COMPLETED
+        reads = w.times("status")
+        gaps = [b - a for a, b in pairwise(reads)]
+        assert len(w.log("list")) == (1 if use_history == "true" else 0)
+        return reads[-1] - w.run_of(P1)["endedAt"], len(reads), max(gaps)
+
+    lag_with, reads_with, widest_with = finish_lag_and_reads("true")
+    _, reads_without, widest_without = finish_lag_and_reads("false")
+    assert reads_with < reads_without * 0.75
+    assert lag_with <= FLOOR + 1e-6  # the end is seen within one floor gap
+    assert widest_with > 15.0  # sparse reads before the expected end...
+    assert widest_without <= 15.0  # ...where the plain strategy reads every poll-interval
+
+
+def test_history_is_abandoned_when_the_list_call_fails(world: World) -> None:
+    world.sim.configure_project(P1, pending_seconds=1, running_seconds=600, history=HISTORY)
+    world.sim.add_fault(Fault("GET", LIST_PATH, 500, count=100))
+    (result,) = world.run(single())
+    assert result.status == Status.COMPLETED
+    (warning,) = world.observer.warnings
+    assert warning.startswith("Run history unavailable")
+    assert "500" in warning
+    reads = world.times("status")
+    gaps = [b - a for a, b in pairwise(reads)]
+    assert max(gaps) <= 15.0  # the plain strategy: never longer than poll-interval
+    assert len(world.log("list")) >= 2  # the 500 was retried, within the short budget for the history
+
+
+# -- pipelines: order and parallelism --------------------------------------------------------
+
+
+def test_written_order_runs_one_step_after_the_other(world: World) -> None:
+    for n in (1, 2, 3):
+        world.sim.configure_project(project(n), pending_seconds=1, running_seconds=30)
+    results = world.run(pipeline([step("a", 1), step("b", 2), step("c", 3)]))
+    assert [r.status for r in results] == ["COMPLETED"] * 3
+    a, b, c = (world.run_of(project(n)) for n in (1, 2, 3))
+    assert a["endedAt"] <= b["createdAt"]
+    assert b["endedAt"] <= c["createdAt"]
+    assert [r.start_order for r in results] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("max_parallel", [1, 2, 4])
+def test_graph_runs_independent_steps_at_once_up_to_max_parallel(world: World, max_parallel: int) -> None:
+    for n in range(1, 7):
+        world.sim.configure_project(project(n), pending_seconds=1, running_seconds=60)
+    steps = [step("root", 1)] + [step(f"s{n}", n, "root") for n in (2, 3, 4, 5)] + [step("last", 6, "s2", "s5")]
+    results = world.run(pipeline(steps, max_parallel=str(max_parallel)))
+    assert all(r.status == Status.COMPLETED for r in results)
+    runs = {r["projectId"]: r for r in world.runs()}
+    assert max_overlap(list(runs.values())) == max_parallel
+    middle = [runs[project(n)] for n in (2, 3, 4, 5)]
+    assert all(run["createdAt"] >= runs[project(1)]["endedAt"] for run in middle)
+    assert runs[project(6)]["createdAt"] >= max(runs[project(n)]["endedAt"] for n in (2, 5))
+
+
+def test_failed_step_skips_its_dependants(world: World) -> None:
+    world.sim.configure_project(project(1), running_seconds=10, final_status="ERRORED")
+    world.sim.configure_project(project(4), running_seconds=30)
+    steps = [step("a", 1), step("b", 2, "a"), step("c", 3, "b"), step("d", 4)]
+    results = by_name(world.run(pipeline(steps, fail_fast="false")))
+    assert results["a"].status == Status.ERRORED
+    assert results["b"].status == Status.SKIPPED
+    assert results["b"].message == "Skipped because 'a' did not complete."
+    assert results["c"].status == Status.SKIPPED
+    assert results["c"].message == "Skipped because 'b' did not complete."
+    assert results["d"].status == Status.COMPLETED
+    assert {r["projectId"] for r in world.runs()} == {project(1), project(4)}
+
+
+def test_fail_fast_cancels_runs_in_flight_and_skips_the_rest(world: World) -> None:
+    world.sim.configure_project(project(1), running_seconds=10, final_status="ERRORED")
+    world.sim.configure_project(project(2), running_seconds=600)
+    steps = [step("a", 1), step("b", 2), step("c", 3), step("d", 4, "c")]
+    results = by_name(world.run(pipeline(steps, max_parallel="2", fail_fast="true")))
+    assert results["a"].status == Status.ERRORED
+    assert results["b"].status == Status.CANCELLED
+    assert results["b"].message is not None
+    assert "step 'a' failed (fail-fast)" in results["b"].message
+    assert "The run was cancelled." in results["b"].message
+    assert world.run_of(project(2))["status"] == "KILLED"
+    (delete,) = world.log("cancel")
+    assert results["b"].run_id is not None
+    assert delete["path"].endswith(results["b"].run_id)
+    assert results["c"].status == Status.SKIPPED
+    assert results["d"].status == Status.SKIPPED
+    assert {r["projectId"] for r in world.runs()} == {project(1), project(2)}  # c and d never started
+    assert world.clock.now() - world.t0 < 60
+
+
+def test_fail_fast_skips_steps_not_started_when_nothing_is_running(world: World) -> None:
+    world.sim.configure_project(project(1), running_seconds=10, final_status="ERRORED")
+    steps = [step("a", 1), step("b", 2), step("c", 3, "b")]
+    results = by_name(world.run(pipeline(steps, max_parallel="1", fail_fast="true")))
+    assert [results[n].status for n in "abc"] == ["ERRORED", "SKIPPED", "SKIPPED"]
+    assert results["b"].message == "Skipped because an earlier step failed (fail-fast)."
+    assert [r["projectId"] for r in world.runs()] == [project(1)]
+
+
+def test_step_hex_refuses_to_start_is_not_started(world: World) -> None:
+    world.sim.configure_project(project(1), published=False)
+    steps = [step("a", 1), step("b", 2), step("c", 3, "a")]
+    results = by_name(world.run(pipeline(steps, fail_fast="false")))
+    assert results["a"].status == Status.NOT_STARTED
+    assert results["a"].run_id is None
+    assert results["a"].message is not None
+    assert results["a"].message.startswith("Hex did not start the run. Hex answered 422")
+    assert "Project is not published" in results["a"].message
+    assert results["b"].status == Status.COMPLETED
+    assert results["c"].status == Status.SKIPPED
+    assert len(world.log("start")) == 2  # a 422 is not retried
+
+
+def test_without_fail_fast_independent_branches_finish(world: World) -> None:
+    world.sim.configure_project(project(1), running_seconds=10, final_status="ERRORED")
+    for n in (2, 4):
+        world.sim.configure_project(project(n), running_seconds=100)
+    steps = [step("a", 1), step("b", 2), step("c", 3, "a"), step("d", 4, "b")]
+    results = by_name(world.run(pipeline(steps, fail_fast="false")))
+    assert [results[n].status for n in "abcd"] == ["ERRORED", "COMPLETED", "SKIPPED", "COMPLETED"]
+    assert world.log("cancel") == []
+
+
+# -- pipelines: timeouts ---------------------------------------------------------------------
+
+
+def test_pipeline_timeout_covers_the_whole_pipeline(world: World) -> None:
+    for n in (1, 2, 3):
+        world.sim.configure_project(project(n), pending_seconds=1, running_seconds=60)
+    results = by_name(world.run(pipeline([step("a", 1), step("b", 2), step("c", 3)], timeout="100s")))
+    assert results["a"].status == Status.COMPLETED
+    assert results["b"].status == Status.TIMED_OUT
+    assert results["c"].status == Status.SKIPPED
+    assert results["c"].message is not None
+    assert "timeout" in results["c"].message
+    assert world.clock.now() == pytest.approx(world.t0 + 100)
+    (delete,) = world.log("cancel")
+    assert delete["time"] == pytest.approx(world.t0 + 100)
+    assert world.run_of(project(2))["status"] == "KILLED"
+
+
+def test_step_timeout_bounds_only_that_step(world: World) -> None:
+    world.sim.configure_project(project(1), pending_seconds=1, running_seconds=600)
+    for n in (2, 3):
+        world.sim.configure_project(project(n), pending_seconds=1, running_seconds=40)
+    steps = [step("a", 1, timeout="20s"), step("b", 2), step("c", 3, "b")]
+    results = by_name(world.run(pipeline(steps, fail_fast="false")))
+    assert results["a"].status == Status.TIMED_OUT
+    assert results["a"].message is not None
+    assert "Gave up waiting after 20s" in results["a"].message
+    (delete,) = world.log("cancel")
+    assert delete["time"] == pytest.approx(world.run_of(project(1))["createdAt"] + 20)
+    assert results["b"].status == Status.COMPLETED
+    assert results["c"].status == Status.COMPLETED
+    assert world.clock.now() - world.t0 > 80  # b and c ran on long after a's timeout
+
+
+# -- pipelines: Hex's rate limits ------------------------------------------------------------
+
+
+def test_run_starts_are_paced_under_twenty_a_minute(world: World) -> None:
+    for n in range(1, 26):
+        world.sim.configure_project(project(n), pending_seconds=1, running_seconds=300)
+    steps = [step(f"s{n}", n) for n in range(1, 25)] + [step("s25", 25, "s1")]
+    results = world.run(pipeline(steps, max_parallel="25"))
+    assert all(r.status == Status.COMPLETED for r in results)
+    assert all(entry["status"] != 429 for entry in world.log())
+    starts = world.times("start")
+    assert len(starts) == 25
+    assert max_in_window(starts) <= 20
+    assert starts[20] - starts[0] >= 60.0  # the 21st start waited for the minute to pass
+    assert starts[23] - starts[0] < 90.0  # ...but not much longer
+    # While the next start waited, the runs already started were still watched.
+    assert any(starts[19] < t < starts[20] for t in world.times("status"))
+
+
+def test_start_429_retry_after_is_honoured(world: World) -> None:
+    world.sim.add_fault(Fault("POST", LIST_PATH, 429, retry_after=30))
+    steps = [step("a", 1), step("b", 2), step("c", 3, "a")]
+    results = world.run(pipeline(steps))
+    assert all(r.status == Status.COMPLETED for r in results)
+    starts = world.log("start")
+    assert starts[0]["status"] == 429
+    assert [e["status"] for e in starts[1:]] == [201, 201, 201]
+    assert all(e["time"] >= starts[0]["time"] + 30 for e in starts[1:])
+
+
+def test_concurrent_runs_share_the_read_budget(world: World) -> None:
+    for n in range(1, 9):
+        world.sim.configure_project(project(n), pending_seconds=1, running_seconds=120, history=[120.0, 121.0])
+    steps = [step(f"s{n}", n) for n in range(1, 8)] + [step("s8", 8, "s1")]
+    results = world.run(pipeline(steps, max_parallel="8"))
+    assert all(r.status == Status.COMPLETED for r in results)
+    reads = [e for e in world.log() if e["method"] == "GET"]
+    assert all(e["status"] != 429 for e in reads)
+    assert max_in_window([e["time"] for e in reads]) <= 30
+    assert max_in_window([e["time"] for e in reads]) >= 25  # the budget was the constraint, and was used
+
+
+def test_a_spent_read_budget_does_not_end_steps_before_their_timeout(world: World) -> None:
+    # Ten runs at once spend the 30 reads a minute within seconds; each step may wait 40 s.
+    for n in range(1, 11):
+        world.sim.configure_project(project(n), pending_seconds=1, running_seconds=600)
+    steps = [step(f"s{n}", n, timeout="40s") for n in range(1, 10)] + [step("s10", 10, "s1", timeout="40s")]
+    results = world.run(pipeline(steps, max_parallel="10", fail_fast="false", use_run_history="false"))
+    first_nine = results[:9]
+    assert [r.status for r in first_nine] == [Status.TIMED_OUT] * 9
+    for result in first_nine:
+        assert result.message is not None
+        assert "Gave up waiting after 40s" in result.message
+    deletes = {e["path"].rsplit("/", 1)[1]: e["time"] for e in world.log("cancel")}
+    for run in world.runs():
+        assert deletes[run["runId"]] == pytest.approx(run["createdAt"] + 40, abs=1.0)  # on time, not early or late
+    assert all(e["status"] != 429 for e in world.log())
