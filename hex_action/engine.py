@@ -95,6 +95,8 @@ class _Active:
     next_read_at: float
     last_status: str = ""
     warned: set[str] = field(default_factory=set)
+    #: The project's run history is still to be read (before the first status read).
+    history_pending: bool = False
 
 
 class Engine:
@@ -215,21 +217,28 @@ class Engine:
         if not self.settings.wait:
             active.next_read_at = triggered_at  # one read, then done
         elif self.settings.use_run_history and not spec.existing_run_id:
-            active.schedule.prediction = self._prediction(spec.project_id)
+            if spec.project_id in self._history:
+                active.schedule.prediction = self._history[spec.project_id]
+            else:
+                # The history read is this run's first read, taken from the same budget as
+                # status reads; the run is starting up meanwhile anyway.
+                active.history_pending = True
+                active.next_read_at = triggered_at
 
-    def _prediction(self, project_id: str) -> Prediction | None:
-        """One read of the project's recent completed API runs, cached per project."""
+    def _read_history(self, active: _Active) -> None:
+        """One read of the project's recent completed API runs; the prediction is cached per project."""
+        project_id = active.spec.project_id
+        active.history_pending = False
         if project_id not in self._history:
             try:
                 with self.cancel.interruptible():
-                    runs = self.client.list_runs(project_id, limit=HISTORY_LIMIT, deadline=self.clock.now() + 2 * FLOOR)
+                    runs = self.client.list_runs(project_id, limit=HISTORY_LIMIT, deadline=active.deadline)
             except HexApiError as exc:
                 self.observer.warning(f"Run history unavailable, waiting without it: {exc.detail}")
                 runs = []
-            except Interrupted:
-                return None
             self._history[project_id] = predict([d for d in (_duration(r) for r in runs) if d is not None])
-        return self._history[project_id]
+        active.schedule.prediction = self._history[project_id]
+        active.next_read_at = max(active.next_read_at, active.triggered_at + FLOOR)
 
     # -- waiting ----------------------------------------------------------------------------
 
@@ -258,6 +267,9 @@ class Engine:
                 active.next_read_at = allowed
                 continue
             try:
+                if active.history_pending:
+                    self._read_history(active)
+                    continue
                 with self.cancel.interruptible():
                     state = self.client.get_run(
                         active.spec.project_id, active.result.run_id or "", deadline=active.deadline

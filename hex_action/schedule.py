@@ -55,7 +55,9 @@ def predict(durations: list[float]) -> Prediction | None:
     # Start the floor-rate window a little before the fastest likely end, but never more
     # than a tenth of the run early: that bounds the reads spent in the window.
     lead = min(max(3.0, 0.02 * expected, spread), max(3.0, 0.1 * expected))
-    after = max(6.0, 0.05 * expected, usable[-1] - expected)
+    # End it after the slowest recent run, but no later than 15% past the expected end: one
+    # slow outlier in the history must not keep a run at the floor rate for long.
+    after = min(max(6.0, 0.05 * expected, usable[-1] - expected), max(6.0, 0.15 * expected))
     return Prediction(expected=expected, window_start=max(0.0, expected - lead), window_end=expected + after)
 
 

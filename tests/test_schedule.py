@@ -129,10 +129,18 @@ def test_prediction_is_a_window_around_the_median(durations: list[float]) -> Non
     assert prediction.expected == expected
     assert 0.0 <= prediction.window_start < expected < prediction.window_end
     # The window opens a little before the expected end, at most a tenth of the run early
-    # (or 3 s for short runs), and closes no sooner than the slowest run seen.
+    # (or 3 s for short runs), and closes after the slowest run seen, unless that one is an
+    # outlier more than 15% past the expected end.
     assert expected - prediction.window_start <= max(3.0, 0.1 * expected) + 1e-9
-    assert prediction.window_end >= max(durations)
+    assert prediction.window_end >= min(max(durations), expected + max(6.0, 0.15 * expected))
     assert prediction.window_end - expected >= 6.0
+    assert prediction.window_end - expected <= max(6.0, 0.15 * expected) + 1e-9
+
+
+def test_one_slow_outlier_does_not_stretch_the_window() -> None:
+    prediction = predict([120.0, 120.0, 900.0])
+    assert prediction is not None
+    assert prediction.window_end == 120.0 + 18.0
 
 
 def test_prediction_of_a_single_run() -> None:
