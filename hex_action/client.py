@@ -153,10 +153,12 @@ class HexClient:
         return _run_state(data, run_id)
 
     def list_runs(
-        self, project_id: str, *, status: str = "COMPLETED", limit: int = 10, deadline: float | None = None
+        self, project_id: str, *, status: str | None = "COMPLETED", limit: int = 10, deadline: float | None = None
     ) -> list[RunState]:
-        """The project's recent API-triggered runs with `status`, newest first (GetProjectRuns)."""
-        params = {"limit": str(limit), "statusFilter": status, "runTriggerFilter": "API"}
+        """The project's recent API-triggered runs with `status` (None: any), newest first (GetProjectRuns)."""
+        params = {"limit": str(limit), "runTriggerFilter": "API"}
+        if status is not None:
+            params["statusFilter"] = status
         data = self._call("GET", f"/projects/{project_id}/runs", "list", _READ, READ_TIMEOUT, deadline, params=params)
         runs = data.get("runs")
         if not isinstance(runs, list):
@@ -200,17 +202,26 @@ class HexClient:
             self.counts[kind] += 1
             retry_after: float | None = None
             try:
-                timeout = self._bounded_timeout(timeout, deadline)
-                response = self._session.request(method, url, json=json_body, params=params, timeout=timeout)
+                # A run start keeps its full read timeout: cutting it short would leave us not
+                # knowing whether Hex created the run.
+                bounded = timeout if kind == "start" else self._bounded_timeout(timeout, deadline)
+                response = self._session.request(method, url, json=json_body, params=params, timeout=bounded)
             except requests.RequestException as exc:
                 if not _may_retry_exception(exc, policy) or attempt == policy.attempts:
-                    raise self._connection_error(method, exc) from None
+                    error = self._connection_error(method, exc)
+                    error.maybe_started = kind == "start" and not _unsent(exc)
+                    raise error from None
             else:
                 self._note_trace(response)
                 if response.ok:
                     return _json_or_empty(response, self.redact)
                 if response.status_code not in policy.statuses or attempt == policy.attempts:
-                    raise self._api_error(response)
+                    error = self._api_error(response)
+                    # Hex documents that a 503 creates no run; after another 5xx it may have.
+                    error.maybe_started = (
+                        kind == "start" and response.status_code >= 500 and response.status_code != 503
+                    )
+                    raise error
                 retry_after = _retry_after(response, self._clock.wall())
                 if response.status_code == 429:
                     retry_after = DEFAULT_RETRY_AFTER if retry_after is None else retry_after
@@ -334,10 +345,15 @@ def describe_error_body(text: str) -> tuple[str, str | None, str | None]:
 def _may_retry_exception(exc: requests.RequestException, policy: _Policy) -> bool:
     if not isinstance(exc, requests.ConnectionError | requests.Timeout):
         return False
-    if not policy.retry_unsent_only:
-        return True
+    return _unsent(exc) if policy.retry_unsent_only else True
+
+
+def _unsent(exc: requests.RequestException) -> bool:
+    """Whether the request surely never reached Hex (the connection was never opened)."""
     if isinstance(exc, requests.ConnectTimeout):
-        return True  # the connection never opened, so nothing was sent
+        return True
+    if not isinstance(exc, requests.ConnectionError):
+        return False
     reason = exc.args[0] if exc.args else None
     reason = getattr(reason, "reason", reason)
     return isinstance(reason, NewConnectionError | NameResolutionError)

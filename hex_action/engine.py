@@ -30,6 +30,9 @@ HISTORY_LIMIT = 10
 #: Longest time a cancel may take when the step itself is being cancelled.
 CANCEL_WITHIN = 5.0
 NOT_STARTED = Status.NOT_STARTED
+#: Clock difference allowed between this machine and Hex when matching a lost run's start time.
+LOST_RUN_SKEW = 5.0
+CHECK_RUNS = "check the project's runs in Hex."
 
 
 @dataclass
@@ -189,11 +192,18 @@ class Engine:
             try:
                 handle = self.client.trigger_run(spec.project_id, spec.request_body(), deadline=self._deadline)
             except HexApiError as exc:
-                self._finish(result, NOT_STARTED, f"Hex did not start the run. {exc}")
-                return
+                if not exc.maybe_started:
+                    self._finish(result, NOT_STARTED, f"Hex did not start the run. {exc}")
+                    return
+                found, note = self._find_lost_run(spec, exc, since=result.started_at)
+                if found is None:
+                    self._finish(result, NOT_STARTED, f"{exc} {note}")
+                    return
+                handle = found
             except Interrupted:
                 self._finish(result, Status.CANCELLED, "The step was cancelled before Hex started the run.")
                 return
+            triggered_at = self.clock.now()  # the run exists from here: measure from now, not from before retries
         result.run_id = handle.run_id
         result.run_url = handle.run_url or None
         result.trace_id = handle.trace_id or self.client.last_trace_id
@@ -224,6 +234,43 @@ class Engine:
                 # status reads; the run is starting up meanwhile anyway.
                 active.history_pending = True
                 active.next_read_at = triggered_at
+
+    def _find_lost_run(self, spec: StepSpec, error: HexApiError, since: float) -> tuple[RunHandle | None, str]:
+        """After a start whose answer was lost (a 500, a timeout): the run Hex created, if any.
+
+        Hex has no idempotency key, so the start is not retried (that could start a second
+        run). Instead one read of the project's recent API runs looks for a run that began
+        after our request. Exactly one such run is taken as ours and followed (so it is
+        waited for, and cancelled when needed); none means Hex did not start one; several
+        (another workflow started the same project) are left alone, and the message says so.
+        """
+        known = {r.run_id for r in self.results.values() if r.run_id}
+        try:
+            runs = self.client.list_runs(spec.project_id, status=None, limit=HISTORY_LIMIT, deadline=self._deadline)
+        except HexApiError as exc:
+            return (
+                None,
+                f"Hex may have started the run anyway, and looking for it failed ({exc.detail}): {CHECK_RUNS}",
+            )
+        except Interrupted:
+            return (
+                None,
+                f"The step was cancelled while looking for a run Hex may have started: {CHECK_RUNS}",
+            )
+        candidates = [r for r in runs if r.run_id not in known and _began_after(r, since - LOST_RUN_SKEW)]
+        if len(candidates) == 1:
+            run = candidates[0]
+            self.observer.warning(
+                f"Hex's answer to the start request was lost ({error.detail}); following run {run.run_id}, "
+                "the one new run among the project's recent API runs."
+            )
+            return RunHandle(spec.project_id, run.run_id, run.run_url or "", run.trace_id, run.project_version), ""
+        if not candidates:
+            return None, "No new run appeared among the project's recent API runs: Hex did not start one."
+        return None, (
+            f"Hex may have started the run: {len(candidates)} recent runs of the project could be it, so none was "
+            f"followed or cancelled: {CHECK_RUNS}"
+        )
 
     def _read_history(self, active: _Active) -> None:
         """One read of the project's recent completed API runs; the prediction is cached per project."""
@@ -397,17 +444,29 @@ class Engine:
             return list(pool.map(cancel, actives))
 
 
+def _began_after(run: RunState, wall: float) -> bool:
+    """Whether a listed run began after `wall` (a run still PENDING has no start time yet: it is new)."""
+    if run.start_time is None:
+        return run.status == Status.PENDING
+    start = _parse_time(run.start_time)
+    return start is not None and start >= wall
+
+
+def _parse_time(text: str) -> float | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
 def _duration(run: RunState) -> float | None:
     """A completed run's duration in seconds, from elapsedTime or the start and end times."""
     if run.elapsed_ms is not None:
         return run.elapsed_ms / 1000
     if run.start_time and run.end_time:
-        try:
-            start = datetime.fromisoformat(run.start_time.replace("Z", "+00:00"))
-            end = datetime.fromisoformat(run.end_time.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        return (end - start).total_seconds()
+        start, end = _parse_time(run.start_time), _parse_time(run.end_time)
+        if start is not None and end is not None:
+            return end - start
     return None
 
 

@@ -57,6 +57,9 @@ class HexApiError(HexActionError):
         hint: str | None = None,
     ) -> None:
         self.status_code = status_code
+        #: For a run start: Hex may have created the run although the call failed
+        #: (a 500 or a lost answer), so the action must look for it rather than assume not.
+        self.maybe_started = False
         self.trace_id = trace_id
         self.hint = hint
         self.detail = message

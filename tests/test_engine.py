@@ -12,6 +12,7 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
+import requests
 
 from hex_action.client import HexClient
 from hex_action.clock import FakeClock
@@ -19,7 +20,7 @@ from hex_action.engine import Engine, StepResult
 from hex_action.schedule import FLOOR
 from hex_action.settings import Settings, load_settings
 from hex_action.signals import CancelSignal
-from hex_action.sim_transport import simulated_session
+from hex_action.sim_transport import SimulatorAdapter, simulated_session
 from hex_action.simulator import Fault, HexSimulator
 from hex_action.status import Status
 
@@ -570,3 +571,71 @@ def test_a_spent_read_budget_does_not_end_steps_before_their_timeout(world: Worl
     for run in world.runs():
         assert deletes[run["runId"]] == pytest.approx(run["createdAt"] + 40, abs=1.0)  # on time, not early or late
     assert all(e["status"] != 429 for e in world.log())
+
+
+# -- a start whose answer is lost ----------------------------------------------------------------
+
+
+class LosingAdapter(SimulatorAdapter):
+    """Lets the simulator handle the first POST (so Hex creates the run), then loses the answer."""
+
+    def __init__(self, sim: HexSimulator, failure: str) -> None:
+        super().__init__(sim)
+        self.failure = failure
+        self.lost = 0
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        response = super().send(request, *args, **kwargs)
+        if request.method == "POST" and not self.lost:
+            self.lost += 1
+            if self.failure == "timeout":
+                raise requests.ReadTimeout("read timed out")
+            response.status_code = 500
+            response._content = b'{"message": "Internal error", "traceId": "t-500"}'
+        return response
+
+
+def run_losing(world: World, settings: Settings, failure: str) -> list[StepResult]:
+    session = requests.Session()
+    session.mount(HEX, LosingAdapter(world.sim, failure))
+    client = HexClient(settings.api_base_url, settings.api_token, world.clock, wake=world.cancel.event, session=session)
+    world.engine = Engine(settings, client, world.clock, world.cancel, world.observer, rng=random.Random(0))
+    return world.engine.run()
+
+
+@pytest.mark.parametrize("failure", ["timeout", "500"])
+def test_a_run_whose_start_answer_was_lost_is_found_and_followed(world: World, failure: str) -> None:
+    world.sim.configure_project(P1, pending_seconds=5, running_seconds=20)
+    (result,) = run_losing(world, single(use_run_history="false"), failure)
+    (run,) = world.runs()
+    assert len(world.log("start")) == 1, "the start is never retried after its answer was lost"
+    (lookup,) = world.log("list")
+    assert "statusFilter" not in lookup["query"], "the lookup sees runs of every status"
+    assert result.run_id == run["runId"]
+    assert result.status == Status.COMPLETED
+    assert any("answer to the start request was lost" in w for w in world.observer.warnings)
+
+
+def test_a_lost_start_that_created_no_run_is_not_started(world: World) -> None:
+    world.sim.add_fault(Fault("POST", r"/runs$", 500, body={"message": "boom"}))
+    (result,) = world.run(single(use_run_history="false"))
+    assert world.runs() == []
+    assert result.status == Status.NOT_STARTED
+    assert result.message is not None
+    assert "Hex did not start one" in result.message
+    assert len(world.log("start")) == 1
+
+
+def test_a_lost_start_among_other_new_runs_touches_none(world: World) -> None:
+    world.sim.configure_project(P1, pending_seconds=30, running_seconds=60)
+    settings = single(use_run_history="false")
+    other = simulated_session(world.sim, HEX).post(
+        f"{HEX}/api/v1/projects/{P1}/runs", json={}, headers={"Authorization": f"Bearer {TOKEN}"}
+    )
+    assert other.status_code == 201, "another workflow starts the same project"
+    (result,) = run_losing(world, settings, "500")
+    assert len(world.runs()) == 2
+    assert result.status == Status.NOT_STARTED
+    assert result.message is not None
+    assert "2 recent runs of the project could be it" in result.message
+    assert world.log("cancel") == [], "a run that may be someone else's is never cancelled"
