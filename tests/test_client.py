@@ -85,6 +85,10 @@ def http() -> Iterator[responses.RequestsMock]:
 def make_client(clock: FakeClock) -> Callable[..., HexClient]:
     def make(**kwargs: Any) -> HexClient:
         kwargs.setdefault("rng", random.Random(7))
+        # Plain per-minute limits, so retry tests see only the retry policy's own waits; the
+        # real limiters' spacing is tested where the limiters are passed in.
+        kwargs.setdefault("reads", RateLimiter([(30, 60.0)]))
+        kwargs.setdefault("starts", RateLimiter([(20, 60.0)]))
         return HexClient(BASE, TOKEN, clock, **kwargs)
 
     return make

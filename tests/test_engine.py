@@ -526,11 +526,12 @@ def test_run_starts_are_paced_under_twenty_a_minute(world: World) -> None:
     assert all(entry["status"] != 429 for entry in world.log())
     starts = world.times("start")
     assert len(starts) == 25
-    assert max_in_window(starts) <= 20
-    assert starts[20] - starts[0] >= 60.0  # the 21st start waited for the minute to pass
+    assert max_in_window(starts) <= 19  # Hex allows 20; one is kept spare
+    assert min(b - a for a, b in pairwise(starts)) >= 1.0  # no stampede
+    assert starts[19] - starts[0] >= 60.0  # the 20th start waited for the minute to pass
     assert starts[23] - starts[0] < 90.0  # ...but not much longer
     # While the next start waited, the runs already started were still watched.
-    assert any(starts[19] < t < starts[20] for t in world.times("status"))
+    assert any(starts[18] < t < starts[19] for t in world.times("status"))
 
 
 def test_start_429_retry_after_is_honoured(world: World) -> None:
