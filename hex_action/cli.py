@@ -80,7 +80,10 @@ def main(
 
         code = execute(settings, github, cancel, clock or SystemClock())
     if as_json:
-        print(json.dumps(github.outputs, indent=2))
+        outputs: dict[str, object] = dict(github.outputs)
+        if "results" in outputs:  # a script wants the array, not JSON inside a JSON string
+            outputs["results"] = json.loads(github.outputs["results"])
+        print(json.dumps(outputs, indent=2))
     return code
 
 

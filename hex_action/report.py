@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from hex_action.engine import StepResult
 from hex_action.github import GitHub
 from hex_action.inputs import format_duration
-from hex_action.status import Status
+from hex_action.status import HEX_TERMINAL, Status
 
 _ICONS = {
     Status.COMPLETED: "✅",
@@ -51,7 +51,8 @@ class Reporter:
         """Log a pipeline step's outcome, and rewrite `results` so it is complete on every exit path."""
         self._note_trace(result)
         if self.pipeline:
-            self.github.line(f"[{result.name}] {result.status}")
+            if result.status not in HEX_TERMINAL:  # a Hex status was logged when it was read
+                self.github.line(f"[{result.name}] {result.status}")
             if result.message:
                 self.github.untrusted(f"[{result.name}] {result.message}")
             self.github.set_output("results", results_json(self.steps))

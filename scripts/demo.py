@@ -20,34 +20,24 @@ sys.path.insert(0, str(ROOT))
 
 from hex_action.simulator import HexSimulator, serve  # noqa: E402 - after the path is set
 
-TOKEN = "hxtw_demo_token_not_a_real_secret"
+TOKEN = "hxtw_demo_token_not_a_real_secret"  # noqa: S105 - the simulator's made-up token
 PROJECT = "019a26ea-83df-7003-a89d-abc76d32842e"
 
 
 def run_action(url: str, inputs: dict[str, str], title: str) -> int:
-    """Run entrypoint.py as the runner would, then print its outputs and summary."""
+    """Run entrypoint.py with the runner's environment; show its log, outputs and job summary."""
     declared = yaml.safe_load((ROOT / "action.yml").read_text())["inputs"]
     with tempfile.TemporaryDirectory() as tmp:
-        output, summary = Path(tmp, "output"), Path(tmp, "summary")
-        output.touch()
+        summary = Path(tmp, "summary")
         summary.touch()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("INPUT_")}
-        env.update({f"INPUT_{name.upper()}": "" for name in declared})
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))}
+        env.update({f"INPUT_{name.upper()}": "" for name in declared})  # the runner passes every input
         env.update({f"INPUT_{name.upper()}": value for name, value in inputs.items()})
-        env.update(
-            {
-                "INPUT_API-TOKEN": TOKEN,
-                "INPUT_HEX-URL": url,
-                "GITHUB_OUTPUT": str(output),
-                "GITHUB_STEP_SUMMARY": str(summary),
-                "GITHUB_ACTIONS": "true",
-            }
-        )
-        print(f"\n=== {title} ===\n--- log ---", flush=True)
-        code = subprocess.run([sys.executable, str(ROOT / "entrypoint.py")], env=env, cwd=tmp, check=False).returncode
-        print(f"--- exit code: {code} ---\n--- $GITHUB_OUTPUT ---")
-        print(output.read_text().rstrip())
-        print("--- $GITHUB_STEP_SUMMARY ---")
+        env.update({"INPUT_API-TOKEN": TOKEN, "INPUT_HEX-URL": url, "GITHUB_STEP_SUMMARY": str(summary)})
+        print(f"\n=== {title} ===\n--- log (outputs as JSON at the end) ---", flush=True)
+        command = [sys.executable, str(ROOT / "entrypoint.py"), "--output", "json"]
+        code = subprocess.run(command, env=env, cwd=tmp, check=False).returncode
+        print(f"--- exit code: {code} ---\n--- job summary ($GITHUB_STEP_SUMMARY) ---")
         print(summary.read_text().rstrip())
         return code
 
@@ -65,11 +55,8 @@ def main() -> int:
                 "One project, waiting for the result",
             )
         ]
-        pipeline = ROOT / "scripts" / "demo_pipeline.yml"
-        if pipeline.exists():
-            codes.append(
-                run_action(server.url, {"pipeline": pipeline.read_text()}, "A pipeline: extract, two transforms, report")
-            )
+        pipeline = (ROOT / "scripts" / "demo_pipeline.yml").read_text()
+        codes.append(run_action(server.url, {"pipeline": pipeline}, "A pipeline: extract, two transforms, report"))
         requests_made = simulator.requests_log()
         print(f"\nThe simulator answered {len(requests_made)} API requests in all.")
     return 0 if all(code == 0 for code in codes) else 1

@@ -215,19 +215,16 @@ def test_output_json_prints_one_object_and_flags_win(capsys: pytest.CaptureFixtu
         "trace-id": "trace-1",
         "status": "DRY_RUN",
         "elapsed-seconds": "0",
-        "results": json.dumps(
-            [
-                {
-                    "name": PROJECT,
-                    "project-id": PROJECT,
-                    "run-id": RUN,
-                    "run-url": RUN_URL,
-                    "status": "DRY_RUN",
-                    "elapsed-seconds": 0.0,
-                }
-            ],
-            separators=(",", ":"),
-        ),
+        "results": [  # an array here, not a JSON string as in GITHUB_OUTPUT
+            {
+                "name": PROJECT,
+                "project-id": PROJECT,
+                "run-id": RUN,
+                "run-url": RUN_URL,
+                "status": "DRY_RUN",
+                "elapsed-seconds": 0.0,
+            }
+        ],
     }
     assert "run-id=" not in out, "with --output json the outputs are printed once, as JSON"
 
