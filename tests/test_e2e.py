@@ -552,8 +552,12 @@ def _trigger_500_not_retried(sim: SimClient, launch: Launcher) -> None:
     assert result.returncode == 1, result.describe()
     assert result.outputs["status"] == "NOT_STARTED"
     assert "500" in one_error(result)
+    assert "Hex did not start one" in one_error(result)  # it looked, rather than guessed
     assert "What went wrong" in result.summary
-    assert [e["method"] for e in by_action(sim.log())] == ["POST"]
+    # One POST, then one look at the project's recent runs (of any status) for a run it may have made.
+    requests_made = by_action(sim.log())
+    assert [(e["method"], e["path"].rsplit("/", 1)[-1]) for e in requests_made] == [("POST", "runs"), ("GET", "runs")]
+    assert "statusFilter" not in requests_made[1]["query"]
 
 
 def _status_read_5xx(sim: SimClient, launch: Launcher) -> None:
