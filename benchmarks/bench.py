@@ -46,7 +46,7 @@ import requests  # noqa: E402
 
 from hex_action.client import HexClient  # noqa: E402
 from hex_action.clock import FakeClock, SystemClock  # noqa: E402
-from hex_action.engine import Engine, StepResult  # noqa: E402
+from hex_action.engine import HISTORY_LIMIT, Engine, StepResult  # noqa: E402
 from hex_action.settings import load_settings  # noqa: E402
 from hex_action.signals import CancelSignal  # noqa: E402
 from hex_action.sim_transport import simulated_session  # noqa: E402
@@ -58,8 +58,8 @@ PROJECT = "5f0c7a1e-2b3d-4c5e-8f90-a1b2c3d4e5f6"
 PENDING = 1.0
 #: The baseline reads the status every this many seconds after the trigger.
 BASELINE_GAP = 5.0
-#: Prior completed runs seeded as history, by default (the action reads up to 10).
-HISTORY_RUNS = 5
+#: Prior completed runs seeded as history, by default: as many as the action reads.
+HISTORY_RUNS = HISTORY_LIMIT
 #: (label, nominal seconds, real processes?)
 DURATIONS: tuple[tuple[str, float, bool], ...] = (
     ("10 s", 10.0, True),
@@ -508,7 +508,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (1 process, 10 simulated, 5 start-ups)")
     parser.add_argument("--reps", type=int, help="real-process runs per short case (default 3)")
     parser.add_argument("--sim-reps", type=int, help="simulated runs per duration (default 100)")
-    parser.add_argument("--history-runs", type=int, default=HISTORY_RUNS, help="prior runs in the history (default 5)")
+    parser.add_argument(
+        "--history-runs", type=int, default=HISTORY_RUNS, help=f"prior runs in the history (default {HISTORY_RUNS})"
+    )
     parser.add_argument("--startup-reps", type=int, help="start-up measurements (default 11)")
     parser.add_argument("--jitter", type=float, default=0.05, help="spread of durations, ± share (default 0.05)")
     parser.add_argument("--seed", type=int, default=1, help="seed for durations, history and jitter (default 1)")

@@ -228,7 +228,7 @@ class Engine:
             active.next_read_at = triggered_at  # one read, then done
         elif self.settings.use_run_history and not spec.existing_run_id:
             if spec.project_id in self._history:
-                active.schedule.prediction = self._history[spec.project_id]
+                self._use_history(active, now=triggered_at)
             else:
                 # The history read is this run's first read, taken from the same budget as
                 # status reads; the run is starting up meanwhile anyway.
@@ -284,8 +284,17 @@ class Engine:
                 self.observer.warning(f"Run history unavailable, waiting without it: {exc.detail}")
                 runs = []
             self._history[project_id] = predict([d for d in (_duration(r) for r in runs) if d is not None])
-        active.schedule.prediction = self._history[project_id]
-        active.next_read_at = max(active.next_read_at, active.triggered_at + FLOOR)
+        self._use_history(active, now=self.clock.now())
+
+    def _use_history(self, active: _Active, now: float) -> None:
+        """Time the run's status reads by the project's prediction, from `now` (the history read or the trigger)."""
+        prediction = active.schedule.prediction = self._history[active.spec.project_id]
+        if prediction is None:  # no usable history: the plain strategy, its first read at the floor
+            active.next_read_at = max(active.next_read_at, active.triggered_at + FLOOR)
+        else:
+            # The schedule places even the first status read: a read at the floor would tell
+            # little about a run whose end is known to be far off, and would cost a read.
+            active.next_read_at = now + active.schedule.next_delay(now - active.triggered_at)
 
     # -- waiting ----------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import requests
 from hex_action.client import HexClient
 from hex_action.clock import FakeClock
 from hex_action.engine import Engine, StepResult
-from hex_action.schedule import FLOOR
+from hex_action.schedule import FLOOR, WINDOW_GAP, PollSchedule, predict
 from hex_action.settings import Settings, load_settings
 from hex_action.signals import CancelSignal
 from hex_action.sim_transport import SimulatorAdapter, simulated_session
@@ -366,9 +366,38 @@ def test_history_means_fewer_reads_and_a_prompt_finish(world: World) -> None:
     lag_with, reads_with, widest_with = finish_lag_and_reads("true")
     _, reads_without, widest_without = finish_lag_and_reads("false")
     assert reads_with < reads_without * 0.75
-    assert lag_with <= FLOOR + 1e-6  # the end is seen within one floor gap
+    assert lag_with <= WINDOW_GAP + 1e-6  # the end is seen within one gap of the window's reads
     assert widest_with > 15.0  # sparse reads before the expected end...
     assert widest_without <= 15.0  # ...where the plain strategy reads every poll-interval
+
+
+def test_with_history_the_schedule_places_the_first_status_read(world: World) -> None:
+    world.sim.configure_project(P1, pending_seconds=1, running_seconds=600, history=HISTORY)
+    (result,) = world.run(single())
+    assert result.status == Status.COMPLETED
+    (listed,) = world.times("list")
+    reads = world.times("status")
+    triggered = world.run_of(P1)["createdAt"]
+    assert listed == pytest.approx(triggered)  # the history read is the run's first read
+    prediction = predict(HISTORY)
+    assert prediction is not None
+    # Not a quick read 2 s after the trigger: the sparse reads before the window begin at once...
+    assert reads[0] == pytest.approx(listed + PollSchedule(15.0, prediction).next_delay(listed - triggered))
+    assert reads[0] - triggered > 15.0
+    # ...and land on the window's first read; all reads at least the floor apart.
+    assert any(t - triggered == pytest.approx(prediction.first_read, abs=1e-3) for t in reads)
+    assert min(b - a for a, b in pairwise([listed, *reads])) >= FLOOR - 1e-6
+
+
+def test_a_project_history_read_once_times_a_later_run_of_it_too(world: World) -> None:
+    world.sim.configure_project(P1, pending_seconds=1, running_seconds=600, history=HISTORY)
+    results = world.run(pipeline([step("a", 1), step("b", 1)]))
+    assert [r.status for r in results] == [Status.COMPLETED] * 2
+    assert len(world.log("list")) == 1  # the prediction is cached per project
+    second = max(world.runs(), key=lambda run: run["createdAt"])
+    reads = [e["time"] for e in world.log("status") if e["path"].endswith(second["runId"])]
+    assert reads[0] - second["createdAt"] > 15.0  # timed by the prediction from the start
+    assert reads[-1] - second["endedAt"] <= WINDOW_GAP + 1e-6
 
 
 def test_history_is_abandoned_when_the_list_call_fails(world: World) -> None:

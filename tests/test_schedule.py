@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import random
+from itertools import pairwise
 from statistics import median
 
 import pytest
 
-from hex_action.schedule import FLOOR, JITTER, PollSchedule, Prediction, predict
+from hex_action.schedule import (
+    APPROACH_MIN_GAP,
+    FLOOR,
+    HISTORY_GAP_SHARE,
+    JITTER,
+    WINDOW_GAP,
+    PollSchedule,
+    Prediction,
+    predict,
+)
 
 SEEDS = range(8)
 INTERVALS = [2.0, 5.0, 10.0, 15.0, 60.0]
@@ -54,7 +64,12 @@ HISTORIES = [
     [3600.0, 3000.0, 4200.0],
     [5.0, 6.0, 4.0],
     [120.0, 120.0, 900.0],
+    [58.2, 61.0, 59.4, 57.1, 62.3, 60.5, 58.8, 59.9, 61.7, 60.2],  # ten runs, as the engine reads
+    [1.0, 2.0],
 ]
+#: Where a walk with history begins: the history read (just after the trigger), or a read the
+#: shared read budget delayed.
+STARTS = [0.0, 0.3, 1.7, 5.0, 33.3]
 
 
 # -- the plain strategy ----------------------------------------------------------------------
@@ -121,35 +136,57 @@ def test_unusable_durations_are_ignored() -> None:
     assert predict([0.0, -3.0, 100.0]) == predict([100.0])
 
 
+def test_the_window_reaches_two_units_before_the_fastest_run_and_four_after_the_slowest() -> None:
+    # Ten runs 40 s apart: the unit is their spacing, 360 s / 9.
+    durations = [3600.0 + 40.0 * i for i in range(10)]
+    assert predict(durations) == Prediction(expected=3780.0, window_start=3600.0 - 80.0, window_end=3960.0 + 160.0)
+
+
+def test_the_unit_is_at_least_a_hundredth_of_the_expected_duration() -> None:
+    # Spacing 20 s / 4 = 5 s, under 1% of 600 s.
+    prediction = predict([600.0, 610.0, 590.0, 605.0, 595.0])
+    assert prediction == Prediction(expected=600.0, window_start=590.0 - 12.0, window_end=610.0 + 24.0)
+    # Identical durations still leave room for a little variation.
+    assert predict([300.0] * 5) == Prediction(expected=300.0, window_start=294.0, window_end=312.0)
+
+
+def test_the_unit_is_at_least_a_second() -> None:
+    assert predict([5.0, 6.0, 4.0]) == Prediction(expected=5.0, window_start=2.0, window_end=10.0)
+
+
+def test_prediction_of_a_single_run() -> None:
+    # The unit is 5% of the one duration; the window closes at most 15% after it.
+    assert predict([100.0]) == Prediction(expected=100.0, window_start=90.0, window_end=115.0)
+
+
+def test_a_steadier_history_gives_a_narrower_window() -> None:
+    def width(durations: list[float]) -> float:
+        prediction = predict(durations)
+        assert prediction is not None
+        return prediction.window_end - prediction.window_start
+
+    assert width([3600.0 + 40.0 * i for i in range(10)]) < width([3600.0, 3780.0, 3960.0])
+
+
+def test_one_slow_outlier_does_not_stretch_the_window() -> None:
+    # Unbounded the window would open at 0 and close at 2460 s: 600 reads at the window's gap.
+    prediction = predict([120.0, 120.0, 900.0])
+    assert prediction == Prediction(expected=120.0, window_start=120.0 - 12.0, window_end=120.0 + 18.0)
+
+
 @pytest.mark.parametrize("durations", HISTORIES)
-def test_prediction_is_a_window_around_the_median(durations: list[float]) -> None:
+def test_prediction_is_a_bounded_window_around_the_recent_runs(durations: list[float]) -> None:
     prediction = predict(durations)
     assert prediction is not None
     expected = median(durations)
     assert prediction.expected == expected
-    assert 0.0 <= prediction.window_start < expected < prediction.window_end
-    # The window opens a little before the expected end, at most a tenth of the run early
-    # (or 3 s for short runs), and closes after the slowest run seen, unless that one is an
-    # outlier more than 15% past the expected end.
+    # The window opens before the expected end (its first read at most 2 s after it)...
+    assert 0.0 <= prediction.window_start <= max(0.0, expected - 2.0)
+    # ...and closes well after it, after the slowest recent run unless that one is an outlier.
+    assert prediction.window_end >= min(max(durations) + 4.0, expected + max(6.0, 0.15 * expected)) - 1e-9
+    # Bounded: at most a tenth of the run early (3 s for short runs), 15% late (6 s).
     assert expected - prediction.window_start <= max(3.0, 0.1 * expected) + 1e-9
-    assert prediction.window_end >= min(max(durations), expected + max(6.0, 0.15 * expected))
-    assert prediction.window_end - expected >= 6.0
     assert prediction.window_end - expected <= max(6.0, 0.15 * expected) + 1e-9
-
-
-def test_one_slow_outlier_does_not_stretch_the_window() -> None:
-    prediction = predict([120.0, 120.0, 900.0])
-    assert prediction is not None
-    assert prediction.window_end == 120.0 + 18.0
-
-
-def test_prediction_of_a_single_run() -> None:
-    assert predict([100.0]) == Prediction(expected=100.0, window_start=95.0, window_end=106.0)
-
-
-def test_prediction_opens_the_window_before_the_fastest_run_when_close() -> None:
-    prediction = predict([600.0, 610.0, 590.0, 605.0, 595.0])
-    assert prediction == Prediction(expected=600.0, window_start=588.0, window_end=630.0)
 
 
 def test_prediction_window_of_a_short_run_does_not_start_before_zero() -> None:
@@ -167,42 +204,114 @@ def test_prediction_uses_the_median_not_the_mean() -> None:
 # -- the schedule with a prediction ----------------------------------------------------------
 
 
+def history_walk(schedule: PollSchedule, until: float, start: float) -> tuple[list[float], list[float]]:
+    """Status reads as the engine makes them with a prediction: after a read (the history read) at
+    `start`, the schedule places every one. Times and gaps, the gap from `start` first."""
+    times, steps = walk(schedule, until, first=start)
+    return times[1:], steps
+
+
+def cap_before_window(schedule: PollSchedule) -> float:
+    assert schedule.prediction is not None
+    return max(schedule.poll_interval, HISTORY_GAP_SHARE * schedule.prediction.expected)
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("durations", HISTORIES)
-@pytest.mark.parametrize("poll_interval", [2.0, 15.0, 60.0])
-def test_with_history_the_floor_holds_and_reads_do_not_jump_past_the_window(
+@pytest.mark.parametrize("poll_interval", INTERVALS)
+def test_with_history_the_floor_holds_and_every_gap_is_capped(
     seed: int, durations: list[float], poll_interval: float
 ) -> None:
     schedule = with_history(durations, poll_interval, seed)
     p = schedule.prediction
     assert p is not None
-    cap = max(poll_interval, 0.1 * p.expected)
     for elapsed in ELAPSED:
         delay = schedule.next_delay(elapsed)
         assert delay >= FLOOR
-        if elapsed < p.window_start:
-            assert delay <= cap + 1e-9
-            # Never past the window start, unless the start is closer than the floor.
-            assert elapsed + delay <= max(p.window_start, elapsed + FLOOR) + 1e-9
+        if elapsed < p.first_read - 1e-6:
+            assert delay <= cap_before_window(schedule) + 1e-9
+            # Never past the window's first read, unless that is closer than the floor.
+            assert elapsed + delay <= max(p.first_read, elapsed + FLOOR) + 1e-9
         elif elapsed <= p.window_end:
-            assert delay == FLOOR
+            assert delay == WINDOW_GAP
         else:
             assert delay <= schedule.poll_interval
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_with_history_reads_land_in_the_window(seed: int) -> None:
-    schedule = with_history([600.0, 610.0, 590.0, 605.0, 595.0], 15.0, seed)
+@pytest.mark.parametrize("start", STARTS)
+@pytest.mark.parametrize("durations", HISTORIES)
+@pytest.mark.parametrize("poll_interval", INTERVALS)
+def test_with_history_reads_land_on_the_window_and_then_come_every_window_gap(
+    start: float, durations: list[float], poll_interval: float
+) -> None:
+    schedule = with_history(durations, poll_interval, seed=0)
     p = schedule.prediction
     assert p is not None
-    times, steps = walk(schedule, until=p.window_end)
-    before = [t for t in times if t < p.window_start]
-    inside = [(t, gap) for t, gap in zip(times, steps, strict=False) if p.window_start <= t <= p.window_end]
-    # The first read in the window comes within a floor gap of its start...
-    assert inside[0][0] - p.window_start < FLOOR + 1e-9
-    assert before[-1] < p.window_start <= inside[0][0]
-    # ...and from then on every read is at the floor.
-    assert all(gap == FLOOR for _, gap in inside)
+    if start >= p.window_end:
+        return  # a walk from past the window has nothing to say about it (short histories)
+    times, _ = history_walk(schedule, until=p.window_end, start=start)
+    if start + FLOOR <= p.first_read + 1e-6 and cap_before_window(schedule) >= 2 * FLOOR:
+        # A read lands exactly on the window's first read: the window's reads are on its grid.
+        assert any(t == pytest.approx(p.first_read, abs=1e-6) for t in times)
+        grid_from = p.first_read
+    else:
+        # Already past it, closer than the floor, or gaps capped near the floor (poll-interval 2s, a
+        # short run): the floor comes first, and the first read from there on starts the grid.
+        grid_from = next(t for t in [start, *times] if t >= p.first_read - 1e-6)
+        assert grid_from < max(start, p.first_read + FLOOR) + 1e-9
+    inside = [t for t in [start, *times] if grid_from - 1e-6 <= t <= p.window_end]
+    # From there every read is WINDOW_GAP after the one before, to the window's end.
+    gaps_inside = [b - a for a, b in pairwise(inside)]
+    assert gaps_inside == pytest.approx([WINDOW_GAP] * len(gaps_inside))
+    if start < p.window_end - WINDOW_GAP:
+        assert inside[-1] > p.window_end - WINDOW_GAP
+
+
+@pytest.mark.parametrize("start", STARTS)
+@pytest.mark.parametrize("durations", HISTORIES)
+@pytest.mark.parametrize("poll_interval", INTERVALS)
+def test_with_history_reads_before_the_window_are_at_most_poll_interval_or_a_tenth_apart(
+    start: float, durations: list[float], poll_interval: float
+) -> None:
+    schedule = with_history(durations, poll_interval, seed=0)
+    p = schedule.prediction
+    assert p is not None
+    times, steps = history_walk(schedule, until=p.first_read, start=start)
+    before = [gap for at, gap in zip([start, *times], steps, strict=False) if at < p.first_read - 1e-6]
+    assert all(FLOOR <= gap <= cap_before_window(schedule) + 1e-9 for gap in before)
+    assert all(gap <= max(poll_interval, 0.1 * p.expected) + 1e-9 for gap in before)
+
+
+@pytest.mark.parametrize("start", STARTS)
+@pytest.mark.parametrize("durations", HISTORIES)
+def test_with_history_reads_close_in_on_the_window(start: float, durations: list[float]) -> None:
+    schedule = with_history(durations, 15.0, seed=0)
+    p = schedule.prediction
+    assert p is not None
+    times, steps = history_walk(schedule, until=p.first_read, start=start)
+    before = [(at, gap) for at, gap in zip([start, *times], steps, strict=False) if at < p.first_read - 1e-6]
+    for at, gap in before:
+        # At most half the distance left (or 16 s), so the last reads before the window come closer...
+        assert gap <= max(APPROACH_MIN_GAP, (p.first_read - at) / 2, FLOOR) + 1e-9
+    # ...and the gaps never grow on the way.
+    gaps = [gap for _, gap in before]
+    assert all(b <= a + 1e-9 for a, b in pairwise(gaps))
+
+
+@pytest.mark.parametrize("durations", HISTORIES)
+def test_with_history_reads_before_the_window_are_not_jittered(durations: list[float]) -> None:
+    prediction = predict(durations)
+    assert prediction is not None
+    walks = {tuple(history_walk(with_history(durations, 15.0, seed), prediction.first_read, 0.3)[0]) for seed in SEEDS}
+    assert len(walks) == 1
+
+
+def test_with_history_there_are_no_quick_first_reads() -> None:
+    # A 10 min run: the first status read is as far from the history read as the ones after it.
+    schedule = with_history([600.0, 610.0, 590.0, 605.0, 595.0], 15.0, seed=0)
+    times, steps = history_walk(schedule, until=100.0, start=0.3)
+    assert times[0] > 50.0
+    assert steps[0] == pytest.approx(steps[1])
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -210,18 +319,11 @@ def test_with_history_reads_before_the_window_are_sparser(seed: int) -> None:
     durations = [600.0, 610.0, 590.0, 605.0, 595.0]
     p = predict(durations)
     assert p is not None
-    history_times, history_gaps = walk(with_history(durations, 15.0, seed), p.window_start)
+    history_times, _ = history_walk(with_history(durations, 15.0, seed), p.window_start, start=0.3)
     plain_times, _ = walk(plain(15.0, seed), p.window_start)
     history_reads = [t for t in history_times if t < p.window_start]
     plain_reads = [t for t in plain_times if t < p.window_start]
-    assert len(history_reads) < len(plain_reads) * 0.6
-    # The long run is still checked on now and then (an early failure is noticed).
-    assert max(history_gaps) <= 0.1 * p.expected + 1e-9
-
-
-def test_with_history_early_reads_still_start_at_the_floor() -> None:
-    schedule = with_history([600.0], 15.0, seed=None)
-    assert read_times(schedule, until=5.0)[:3] == [2.0, 4.0, 6.0]
+    assert len(history_reads) < len(plain_reads) * 0.4
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -230,18 +332,18 @@ def test_after_the_window_it_backs_off_again_up_to_the_poll_interval(seed: int) 
     p = schedule.prediction
     assert p is not None
     just_after = p.window_end + 0.1
-    assert schedule.next_delay(just_after) == FLOOR
     _, steps = walk(schedule, until=p.window_end + 600.0, first=just_after)
-    assert max(steps) <= 15.0
+    assert all(FLOOR <= step <= 15.0 for step in steps)
     assert steps[-1] >= 15.0 * (1 - JITTER)
-    # It grows from the floor rather than jumping to the cap.
-    assert steps[:2] == [FLOOR, FLOOR]
+    # It grows from the window's gap rather than jumping to the cap.
+    assert steps[0] <= WINDOW_GAP * (1 + JITTER)
 
 
-def test_after_the_window_the_floor_rate_stops() -> None:
+def test_after_the_window_the_window_gap_stops() -> None:
     schedule = with_history([100.0], 15.0, seed=None)
     p = schedule.prediction
     assert p is not None
+    assert schedule.next_delay(p.window_end + 0.1) == WINDOW_GAP
     # Half the time waited past the window's end, as at the start of a run, up to poll-interval.
     assert schedule.next_delay(p.window_end + 10.0) == 5.0
     assert schedule.next_delay(p.window_end + 40.0) == 15.0
@@ -254,3 +356,11 @@ def test_after_the_window_without_jitter_gaps_grow_monotonically() -> None:
     _, steps = walk(schedule, until=p.window_end + 300.0, first=p.window_end + 0.5)
     assert steps == sorted(steps)
     assert steps[-1] == 15.0
+
+
+@pytest.mark.parametrize("durations", HISTORIES)
+def test_a_poll_interval_at_the_floor_caps_the_gaps_after_the_window(durations: list[float]) -> None:
+    schedule = with_history(durations, 2.0, seed=0)
+    p = schedule.prediction
+    assert p is not None
+    assert all(schedule.next_delay(p.window_end + extra) == FLOOR for extra in (0.1, 10.0, 1000.0))
