@@ -418,7 +418,11 @@ class Engine:
         for spec in self._steps:
             result = self.results[spec.name]
             if not result.finished and result.started_at is None:
-                reason = f"Not started: {message}" if message else "Not started: the timeout ran out first."
+                reason = (
+                    f"Not started: {message[0].lower()}{message[1:]}"
+                    if message
+                    else "Not started: the timeout ran out first."
+                )
                 self._finish(result, unstarted, reason)
 
     def _skip_blocked(self) -> None:
