@@ -26,7 +26,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from runner_env import inherited_env, input_env
+from runner_parser import Command, output_pairs, process_output
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGE = "hex-action:test"
@@ -36,8 +37,6 @@ LABEL = "hex-action-test"
 #: The runner's cancel sequence (ProcessInvoker: _sigintTimeout, _sigtermTimeout).
 SIGINT_TIMEOUT = 7.5
 SIGTERM_TIMEOUT = 2.5
-#: Variables of the test's own environment that must not reach the docker CLI of a test run.
-_STRIPPED_PREFIXES = ("INPUT_", "GITHUB_", "RUNNER_", "ACTIONS_", "HEX_", "STATE_")
 _EXPORT = re.compile(r"^export DOCKER_HOST=(?P<value>.+)$", re.MULTILINE)
 
 
@@ -147,130 +146,9 @@ def build_image(env: Mapping[str, str]) -> BuildInfo:
 # ------------------------------------------------------------------------------ runner parsers
 
 
-@cache
-def declared_inputs() -> tuple[str, ...]:
-    """Every input name declared in action.yml, in order."""
-    meta = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
-    return tuple(meta.get("inputs") or {})
-
-
-def input_variable(name: str) -> str:
-    """`Handler.AddInputsToEnvironment`: `INPUT_` + the name, spaces to `_`, upper-cased (hyphens kept)."""
-    return "INPUT_" + name.replace(" ", "_").upper()
-
-
-def _local_parse_file_command(text: str) -> list[tuple[str, str]]:
-    """`EnvFileKeyValuePairs` on Linux: lines end at `\\n` only, blank lines skipped, `k=v` split at
-    the first `=`, `k<<D` up to a line equal to D (minus the newline before it); ValueError where the
-    runner fails the step."""
-    pairs: list[tuple[str, str]] = []
-    ends_with_newline = text.endswith("\n")
-    lines = text.split("\n")
-    if ends_with_newline:
-        lines.pop()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        if not line:
-            continue
-        eq, hd = line.find("="), line.find("<<")
-        if eq >= 0 and (hd < 0 or eq < hd):
-            key, value = line[:eq], line[eq + 1 :]
-        elif hd >= 0:
-            key, delimiter = line[:hd], line[hd + 2 :]
-            if not key or not delimiter:
-                raise ValueError(f"Invalid format '{line}'. Name must not be empty and delimiter must not be empty")
-            body: list[str] = []
-            while True:
-                if i >= len(lines):
-                    raise ValueError(f"Invalid value. Matching delimiter not found '{delimiter}'")
-                current = lines[i]
-                i += 1
-                if current == delimiter:
-                    break
-                if i == len(lines) and not ends_with_newline:
-                    raise ValueError("Invalid value. EOF marker missing new line.")
-                body.append(current)
-            value = "\n".join(body)
-        else:
-            raise ValueError(f"Invalid format '{line}'")
-        if not key:
-            raise ValueError(f"Output name must not be empty: '{line}'")
-        pairs.append((key, value))
-    return pairs
-
-
-def _runner_parser() -> Any:
-    """tests/runner_parser.py (the shared port of the runner's parsers) when it is there, else None."""
-    try:
-        import runner_parser  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    return runner_parser
-
-
-def parse_file_command(text: str) -> list[tuple[str, str]]:
-    """The (key, value) pairs the runner takes from a GITHUB_OUTPUT file (an exception where the
-    runner would fail the step)."""
-    shared = _runner_parser()
-    if shared is None:
-        return _local_parse_file_command(text)
-    pairs = list(shared.env_file_pairs(text))
-    if any(not key for key, _ in pairs):
-        raise ValueError("an output with an empty name fails the step")
-    return pairs
-
-
-@dataclass(frozen=True)
-class Command:
-    """A workflow command as the runner reads it from a log line (V2 form)."""
-
-    name: str
-    properties: dict[str, str]
-    data: str
-
-
-def _unescape(text: str, *, property_value: bool = False) -> str:
-    """The runner's unescaping: `%0D`, `%0A` (and `%3A`, `%2C` in properties), `%25` last."""
-    pairs = [("%0D", "\r"), ("%0A", "\n")] + ([("%3A", ":"), ("%2C", ",")] if property_value else [])
-    for escaped, plain in [*pairs, ("%25", "%")]:
-        text = text.replace(escaped, plain)
-    return text
-
-
-def _local_workflow_commands(log: str) -> list[Command]:
-    """The `::name props::data` commands of `log`, honouring `::stop-commands::<token>`."""
-    commands: list[Command] = []
-    stop: str | None = None
-    for raw in log.splitlines():
-        line = raw.lstrip()
-        if stop is not None:
-            if line == f"::{stop}::":
-                stop = None
-            continue
-        end = line.find("::", 2)
-        if not line.startswith("::") or end < 0:
-            continue
-        name, _, props = line[2:end].partition(" ")
-        properties = {}
-        for item in filter(None, props.strip().split(",")):
-            key, _, value = item.partition("=")
-            properties[key.lower()] = _unescape(value, property_value=True)
-        data = _unescape(line[end + 2 :])
-        if name.lower() == "stop-commands":
-            stop = data
-        else:
-            commands.append(Command(name.lower(), properties, data))
-    return commands
-
-
 def workflow_commands(log: str) -> list[Command]:
     """The workflow commands the runner acts on in one output stream of the container."""
-    shared = _runner_parser()
-    if shared is None:
-        return _local_workflow_commands(log)
-    return [Command(c.name.lower(), dict(c.properties), c.data) for c in shared.process_output(log).commands]
+    return process_output(log).commands
 
 
 # ----------------------------------------------------------------------------- one container
@@ -300,7 +178,7 @@ class ContainerResult:
         return self.stdout + self.stderr
 
     def annotations(self, level: str) -> list[Command]:
-        return [c for c in workflow_commands(self.stdout) + workflow_commands(self.stderr) if c.name == level]
+        return [c for c in workflow_commands(self.stdout) + workflow_commands(self.stderr) if c.name.lower() == level]
 
     def describe(self) -> str:
         return (
@@ -322,9 +200,9 @@ class ActionContainer:
         inputs: Mapping[str, str],
         job_env: Mapping[str, str] | None = None,
     ) -> None:
-        unknown = set(inputs) - set(declared_inputs())
-        if unknown:
-            raise ValueError(f"inputs not declared in action.yml: {sorted(unknown)}")
+        # Values for `-e NAME`: every declared input (empty when not given; a ValueError for an
+        # input action.yml does not declare), then the job's env.
+        by_name = input_env(inputs, unset="empty") | dict(job_env or {})
         self.name = f"hex-action-test-{uuid.uuid4().hex[:12]}"
         self.workspace = root / "workspace"
         self.file_commands = root / "file_commands"
@@ -337,12 +215,7 @@ class ActionContainer:
         self.output_file.write_text("")  # InitializeFiles: fresh empty files for every step
         self.summary_file.write_text("")
 
-        # Values for `-e NAME`: every declared input (empty when not given), then the job's env.
-        by_name = {input_variable(name): inputs.get(name, "") for name in declared_inputs()}
-        by_name.update(job_env or {})
-        cli_env = {k: v for k, v in env.items() if not k.startswith(_STRIPPED_PREFIXES)}
-        cli_env.update(by_name)
-        self.cli_env = cli_env
+        self.cli_env = inherited_env(env) | by_name
 
         exe = docker_path()
         assert exe is not None
@@ -440,7 +313,7 @@ class ActionContainer:
             started_wall=self.started_wall,
             seconds=time.monotonic() - self._started,
             stage=self.stage,
-            output_pairs=parse_file_command(output_text),
+            output_pairs=list(output_pairs(output_text)),
         )
 
     def exists(self, env: Mapping[str, str]) -> bool:

@@ -5,14 +5,14 @@ hyphens kept (`INPUT_PROJECT-ID`), fresh `GITHUB_OUTPUT` and `GITHUB_STEP_SUMMAR
 `GITHUB_ACTIONS=true`; after the process exits it reads the file commands with its own parser,
 and it parses workflow commands from stdout and stderr (shared/github-actions-runtime.md,
 B1-B3). This module reproduces that: `start_action` launches the process like the image's
-ENTRYPOINT (`python -E -s -u entrypoint.py`), `ActionResult` holds what the runner would see,
-read with the port of the runner's parsers in tests/runner_parser.py, and `SimClient` drives
-and inspects a simulator through its `/_sim/` admin endpoints.
+ENTRYPOINT (`python -E -s -u entrypoint.py`) with the environment of tests/runner_env.py,
+`ActionResult` holds what the runner would see, read with the port of the runner's parsers in
+tests/runner_parser.py, and `SimClient` drives and inspects a simulator through its `/_sim/`
+admin endpoints.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -20,13 +20,12 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import requests
-import yaml
-from runner_parser import Command, FileCommandError, env_file_pairs, process_output
+from runner_env import inherited_env, input_env, input_variable
+from runner_parser import Command, FileCommandError, output_pairs, process_output
 
 REPO = Path(__file__).resolve().parents[1]
 ENTRYPOINT = REPO / "entrypoint.py"
@@ -34,54 +33,9 @@ ENTRYPOINT = REPO / "entrypoint.py"
 PYTHON_FLAGS = ("-E", "-s", "-u")
 #: The User-Agent of the test's own API calls, so they can be told apart from the action's.
 TEST_AGENT = "hex-action-e2e-test"
-#: Variables of the parent environment that must not leak into the action under test.
-_STRIPPED_PREFIXES = ("INPUT_", "GITHUB_", "RUNNER_", "ACTIONS_", "HEX_", "STATE_")
 
 _STATUS_PATH = re.compile(r"^/api/v1/projects/[^/]+/runs/[^/]+/?$")
 _RUNS_PATH = re.compile(r"^/api/v1/projects/[^/]+/runs/?$")
-
-
-# --------------------------------------------------------------------------------- action.yml
-
-
-@cache
-def declared_inputs() -> dict[str, str]:
-    """Every input declared in action.yml with the value the runner gives it when unset."""
-    meta = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
-    inputs = meta.get("inputs") or {}
-    return {name: "" if spec.get("default") is None else str(spec["default"]) for name, spec in inputs.items()}
-
-
-def input_env(inputs: Mapping[str, str], *, unset: str = "default") -> dict[str, str]:
-    """`INPUT_*` variables for every declared input, as `Handler.AddInputsToEnvironment` builds them.
-
-    The key is `INPUT_` + the name with spaces (only) replaced and upper-cased: hyphens stay.
-    `unset="default"` gives unset inputs their action.yml default (what the runner does when a
-    default is declared); `unset="empty"` gives them an empty string (an input with no default,
-    or a workflow passing `''`).
-    """
-    declared = declared_inputs()
-    unknown = set(inputs) - set(declared)
-    if unknown:
-        raise ValueError(f"inputs not declared in action.yml: {sorted(unknown)}")
-    if unset not in ("default", "empty"):
-        raise ValueError(f"unset must be 'default' or 'empty', not {unset!r}")
-    env = {}
-    for name, default in declared.items():
-        value = inputs.get(name, default if unset == "default" else "")
-        env["INPUT_" + name.replace(" ", "_").upper()] = value
-    return env
-
-
-# ------------------------------------------------------------------------------ runner parsers
-
-
-def parse_file_command(text: str) -> list[tuple[str, str]]:
-    """The (key, value) pairs the runner reads from GITHUB_OUTPUT, in order (tests/runner_parser.py).
-
-    Raises `FileCommandError` where the runner would fail the step.
-    """
-    return list(env_file_pairs(text))
 
 
 # ---------------------------------------------------------------------------------- a process
@@ -151,7 +105,7 @@ class ActionProcess:
             return []
         text = self.output_path.read_text(encoding="utf-8")
         try:
-            return parse_file_command(text)
+            return list(output_pairs(text))
         except FileCommandError:
             return []
 
@@ -176,7 +130,7 @@ class ActionProcess:
             output_file=output_file,
             summary=summary,
             seconds=seconds,
-            output_pairs=parse_file_command(output_file),
+            output_pairs=list(output_pairs(output_file)),
         )
         return self.result
 
@@ -204,7 +158,7 @@ def start_action(
     variables and no GitHub variable is set. `env` adds or overrides variables last.
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    base = {k: v for k, v in os.environ.items() if not k.startswith(_STRIPPED_PREFIXES)}
+    base = inherited_env()
     output_path = summary_path = None
     if github:
         files = workdir / "_runner_file_commands"
@@ -223,7 +177,7 @@ def start_action(
             }
         )
     else:
-        base.update({"INPUT_" + name.upper(): value for name, value in (inputs or {}).items()})
+        base.update({input_variable(name): value for name, value in (inputs or {}).items()})
     base.update(env or {})
     proc = subprocess.Popen(
         [sys.executable, *PYTHON_FLAGS, str(ENTRYPOINT), *args],

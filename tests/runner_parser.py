@@ -3,9 +3,9 @@
 Ported from actions/runner (C#), Linux build, as described in
 shared/github-actions-runtime.md B2 and B3:
 
-* `env_file_pairs` / `parse_output_file`: `EnvFileKeyValuePairs`
-  (src/Runner.Worker/FileCommandManager.cs), the reader of GITHUB_OUTPUT, GITHUB_ENV
-  and GITHUB_STATE, plus `SetOutputFileCommand`'s use of it.
+* `env_file_pairs`: `EnvFileKeyValuePairs` (src/Runner.Worker/FileCommandManager.cs), the
+  reader of GITHUB_OUTPUT, GITHUB_ENV and GITHUB_STATE; `output_pairs` (in order) and
+  `parse_output_file` (as applied): `SetOutputFileCommand`'s use of it.
 * `log_lines`: how the runner cuts a process's stdout/stderr into lines
   (`StreamReader.ReadLine`: `\\r\\n`, `\\r` and `\\n` all end a line).
 * `try_parse_v2` / `try_parse_legacy`: `ActionCommand.TryParseV2` (`::cmd k=v::data`)
@@ -99,14 +99,18 @@ def env_file_pairs(text: str) -> Iterator[tuple[str, str]]:
         line, index, _ = _read_line(text, index)
 
 
-def parse_output_file(text: str) -> dict[str, str]:
-    """GITHUB_OUTPUT as the runner applies it: later values win; an empty name fails the step."""
-    outputs: dict[str, str] = {}
+def output_pairs(text: str) -> Iterator[tuple[str, str]]:
+    """GITHUB_OUTPUT's (name, value) pairs in the order written, as `SetOutputFileCommand` applies them
+    one by one; an empty name fails the step (the pairs before it have been applied)."""
     for key, value in env_file_pairs(text):
         if not key:  # ExecutionContext.SetOutput: ArgUtil.NotNullOrEmpty(name)
             raise FileCommandError("Value cannot be null or empty. (Parameter 'name')")
-        outputs[key] = value
-    return outputs
+        yield key, value
+
+
+def parse_output_file(text: str) -> dict[str, str]:
+    """GITHUB_OUTPUT as the runner applies it: later values win; an empty name fails the step."""
+    return dict(output_pairs(text))
 
 
 def read_output_file(path: Path | str) -> dict[str, str]:

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 import yaml
+from runner_env import input_env
 from runner_parser import read_output_file
 
 from hex_action import __version__
@@ -126,13 +127,11 @@ ERRORS = "1c8b4d63-7a2f-4b9e-8d6c-3f6a9e2b5c74"
 def _run_action(
     server: SimServer, clock: FakeClock, tmp_path: Path, name: str, inputs: dict[str, str]
 ) -> tuple[int, dict[str, str]]:
-    """Run the action in-process as the runner would (INPUT_* variables, GITHUB_OUTPUT); its outputs."""
+    """Run the action in-process as the runner would (every declared input as INPUT_*, GITHUB_OUTPUT); its outputs."""
     output = tmp_path / f"{name}.output"
     output.touch()
-    environ = {f"INPUT_{key.upper()}": value for key, value in inputs.items()}
+    environ = input_env({**inputs, "api-token": "docs-token", "hex-url": server.url})
     environ |= {
-        "INPUT_API-TOKEN": "docs-token",
-        "INPUT_HEX-URL": server.url,
         "GITHUB_OUTPUT": str(output),
         "GITHUB_STEP_SUMMARY": str(tmp_path / f"{name}.summary"),
     }

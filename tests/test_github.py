@@ -15,6 +15,7 @@ from runner_parser import (
     env_file_pairs,
     is_command,
     log_lines,
+    output_pairs,
     parse_output_file,
     process_output,
     read_output_file,
@@ -155,6 +156,16 @@ def test_port_yields_pairs_before_an_error() -> None:
     assert next(pairs) == ("a", "1")
     assert next(pairs) == ("b", "2")
     with pytest.raises(FileCommandError):
+        next(pairs)
+
+
+def test_port_output_pairs_keep_the_order_written_and_every_rewrite() -> None:
+    text = "run-id=1\nresults<<EOF\n[1]\nEOF\nresults=[1, 2]\nstatus=OK\n"
+    assert list(output_pairs(text)) == [("run-id", "1"), ("results", "[1]"), ("results", "[1, 2]"), ("status", "OK")]
+    assert parse_output_file(text) == {"run-id": "1", "results": "[1, 2]", "status": "OK"}
+    pairs = output_pairs("a=1\n=2\n")
+    assert next(pairs) == ("a", "1")  # applied before the empty name fails the step
+    with pytest.raises(FileCommandError, match="Parameter 'name'"):
         next(pairs)
 
 

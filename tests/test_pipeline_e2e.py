@@ -1,8 +1,9 @@
 """End to end: the real `entrypoint.py` as a process, runs a pipeline against the simulator.
 
-The action gets the environment the GitHub runner gives a Docker action: every input of
-action.yml as `INPUT_<NAME>` with its hyphens kept (empty when the workflow leaves it
-unset), `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`, `GITHUB_WORKSPACE` and `GITHUB_ACTIONS=true`.
+The action gets the environment the GitHub runner gives a Docker action (tests/runner_env.py):
+every input of action.yml as `INPUT_<NAME>` with its hyphens kept (empty when the workflow
+leaves it unset), `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`, `GITHUB_WORKSPACE` and
+`GITHUB_ACTIONS=true`; its GITHUB_OUTPUT is read with the runner's parser (tests/runner_parser.py).
 The simulator (real clock, 127.0.0.1) records when each run was created, ended and
 cancelled, and every request with its time, so ordering and overlap are checked on the
 simulator's side, not from the action's own account.
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import requests
 import yaml
+from runner_env import inherited_env, input_env
+from runner_parser import output_pairs
 
 if TYPE_CHECKING:
     from hex_action.simulator import SimServer
@@ -35,7 +37,6 @@ pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRYPOINT = ROOT / "entrypoint.py"
-DECLARED_INPUTS = tuple(yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))["inputs"])
 #: Upper bound for one action process; every pipeline here needs well under 20 s.
 PROCESS_TIMEOUT = 60.0
 #: The interpreter flags of the image's ENTRYPOINT (Dockerfile).
@@ -119,27 +120,6 @@ class ActionRun:
         return [line for line in self.log.splitlines() if line.startswith("::error")]
 
 
-def parse_output_file(text: str) -> list[tuple[str, str]]:
-    """`GITHUB_OUTPUT` entries in order: `name=value` and `name<<DELIM … DELIM` forms."""
-    entries: list[tuple[str, str]] = []
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        if not line:
-            continue
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            name, delimiter = line.split("<<", 1)
-            end = lines.index(delimiter, i)
-            entries.append((name, "\n".join(lines[i:end])))
-            i = end + 1
-        else:
-            name, value = line.split("=", 1)
-            entries.append((name, value))
-    return entries
-
-
 class Action:
     """Runs entrypoint.py with a runner-style environment against one simulator."""
 
@@ -154,26 +134,18 @@ class Action:
         self.summary.touch()
 
     def env(self, inputs: dict[str, str]) -> dict[str, str]:
-        unknown = set(inputs) - set(DECLARED_INPUTS)
-        assert not unknown, f"not inputs of action.yml: {unknown}"
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("INPUT_", "GITHUB_", "RUNNER_")) and k != "HEX_API_TOKEN"
-        }
-        # As the runner does for a Docker action: every declared input, hyphens kept.
-        env.update({f"INPUT_{name.upper()}": "" for name in DECLARED_INPUTS})
+        # As the runner does for a Docker action: every declared input, hyphens kept, empty when unset.
         values = {"api-token": self.sim.token, "hex-url": self.sim.url, "timeout": "60s", **inputs}
-        env.update({f"INPUT_{name.upper()}": value for name, value in values.items()})
-        env.update(
-            {
+        return (
+            inherited_env()
+            | input_env(values, unset="empty")
+            | {
                 "GITHUB_ACTIONS": "true",
                 "GITHUB_OUTPUT": str(self.output),
                 "GITHUB_STEP_SUMMARY": str(self.summary),
                 "GITHUB_WORKSPACE": str(self.workspace),
             }
         )
-        return env
 
     def start(self, inputs: dict[str, str]) -> subprocess.Popen[str]:
         # cwd is not the workspace: a pipeline-file must be found through GITHUB_WORKSPACE.
@@ -189,7 +161,7 @@ class Action:
     def finish(self, process: subprocess.Popen[str], started: float) -> ActionRun:
         log, _ = process.communicate(timeout=PROCESS_TIMEOUT)
         wall = time.monotonic() - started
-        entries = parse_output_file(self.output.read_text(encoding="utf-8"))
+        entries = list(output_pairs(self.output.read_text(encoding="utf-8")))
         outputs = dict(entries)
         history = [json.loads(value) for name, value in entries if name == "results"]
         return ActionRun(
@@ -213,6 +185,20 @@ def action(sim: Sim, tmp_path: Path) -> Action:
 
 def pipeline_text(steps: Any) -> str:
     return yaml.safe_dump(steps, sort_keys=False)
+
+
+def join_graph(sim: Sim, first: str, second: str, join: str) -> str:
+    """A graph pipeline: `first` (pid 1) and `second` (pid 2), 3 s each and independent, then `join`
+    (pid 3, 1 s) needing both."""
+    sim.project(pid(1), pendingSeconds=0, runningSeconds=3)
+    sim.project(pid(2), pendingSeconds=0, runningSeconds=3)
+    sim.project(pid(3), pendingSeconds=0, runningSeconds=1)
+    steps = [
+        {"name": first, "project-id": pid(1)},
+        {"name": second, "project-id": pid(2)},
+        {"name": join, "project-id": pid(3), "needs": [first, second]},
+    ]
+    return pipeline_text(steps)
 
 
 def report(label: str, text: str) -> None:
@@ -295,16 +281,9 @@ def test_failure_in_a_sequence_skips_later_steps(sim: Sim, action: Action) -> No
 
 
 def test_graph_overlaps_independent_steps_and_waits_for_needs(sim: Sim, action: Action) -> None:
-    sim.project(pid(1), pendingSeconds=0, runningSeconds=3)
-    sim.project(pid(2), pendingSeconds=0, runningSeconds=3)
-    sim.project(pid(3), pendingSeconds=0, runningSeconds=1)
-    steps = [
-        {"name": "orders", "project-id": pid(1)},
-        {"name": "customers", "project-id": pid(2)},
-        {"name": "join", "project-id": pid(3), "needs": ["orders", "customers"]},
-    ]
+    pipeline = join_graph(sim, "orders", "customers", "join")
 
-    result = action.run({"pipeline": pipeline_text(steps)})
+    result = action.run({"pipeline": pipeline})
 
     assert result.code == 0, result.log
     assert result.outputs["status"] == "COMPLETED"
@@ -387,16 +366,9 @@ def test_without_fail_fast_the_independent_branch_completes(sim: Sim, action: Ac
 
 
 def test_sigterm_cancels_every_run_in_flight(sim: Sim, action: Action) -> None:
-    sim.project(pid(1), pendingSeconds=0, runningSeconds=3)
-    sim.project(pid(2), pendingSeconds=0, runningSeconds=3)
-    sim.project(pid(3), pendingSeconds=0, runningSeconds=1)
-    steps = [
-        {"name": "a", "project-id": pid(1)},
-        {"name": "b", "project-id": pid(2)},
-        {"name": "c", "project-id": pid(3), "needs": ["a", "b"]},
-    ]
+    pipeline = join_graph(sim, "a", "b", "c")
     started = time.monotonic()
-    process = action.start({"pipeline": pipeline_text(steps)})
+    process = action.start({"pipeline": pipeline})
     try:
         deadline = time.monotonic() + 10
         while len(sim.runs()) < 2:
