@@ -127,6 +127,19 @@ def assert_no_token(err: BaseException) -> None:
             assert secret[start : start + 12] not in text, f"a piece of the token leaked: {text!r}"
 
 
+def call_every_endpoint(http: responses.RequestsMock, client: HexClient) -> None:
+    """A success for each endpoint (answered after any answer registered before it), then one call
+    of each: start (POST), status (GET), list (GET), cancel (DELETE)."""
+    http.post(RUNS_URL, status=201, json=started_payload())
+    http.get(RUN_URL, json=status_payload())
+    http.get(RUNS_URL, json={"runs": []})
+    http.delete(RUN_URL, status=204)
+    client.trigger_run(PROJECT, BODY)
+    client.get_run(PROJECT, RUN)
+    client.list_runs(PROJECT)
+    client.cancel_run(PROJECT, RUN)
+
+
 def backoff_bounds(attempt: int) -> tuple[float, float]:
     base = min(30.0, 2.0 ** (attempt - 1))
     return base / 2, base
@@ -138,15 +151,7 @@ def backoff_bounds(attempt: int) -> tuple[float, float]:
 def test_every_call_sends_bearer_token_user_agent_and_an_explicit_timeout(
     http: responses.RequestsMock, client: HexClient
 ) -> None:
-    http.post(RUNS_URL, status=201, json=started_payload())
-    http.get(RUN_URL, json=status_payload())
-    http.get(RUNS_URL, json={"runs": []})
-    http.delete(RUN_URL, status=204)
-
-    client.trigger_run(PROJECT, BODY)
-    client.get_run(PROJECT, RUN)
-    client.list_runs(PROJECT)
-    client.cancel_run(PROJECT, RUN)
+    call_every_endpoint(http, client)
 
     assert [r.method for r in sent(http)] == ["POST", "GET", "GET", "DELETE"]
     for request in sent(http):
@@ -633,14 +638,7 @@ def test_a_start_429_pauses_starts_but_not_reads(
 
 
 def test_starts_count_against_the_start_limiter_only(http: responses.RequestsMock, client: HexClient) -> None:
-    http.post(RUNS_URL, status=201, json=started_payload())
-    http.get(RUN_URL, json=status_payload())
-    http.get(RUNS_URL, json={"runs": []})
-    http.delete(RUN_URL, status=204)
-    client.trigger_run(PROJECT, BODY)
-    client.get_run(PROJECT, RUN)
-    client.list_runs(PROJECT)
-    client.cancel_run(PROJECT, RUN)
+    call_every_endpoint(http, client)
     assert client.starts.used == 1
     assert client.reads.used == 2  # status and list reads share the budget; cancels are not counted
 
@@ -834,13 +832,6 @@ def test_redact(client: HexClient) -> None:
 
 def test_counts_every_request_sent_by_kind(http: responses.RequestsMock, client: HexClient) -> None:
     http.post(RUNS_URL, status=503)
-    http.post(RUNS_URL, status=201, json=started_payload())
     http.get(RUN_URL, status=502)
-    http.get(RUN_URL, json=status_payload())
-    http.get(RUNS_URL, json={"runs": []})
-    http.delete(RUN_URL, status=204)
-    client.trigger_run(PROJECT, BODY)
-    client.get_run(PROJECT, RUN)
-    client.list_runs(PROJECT)
-    client.cancel_run(PROJECT, RUN)
+    call_every_endpoint(http, client)  # the start and the status read each fail once, then succeed
     assert client.counts == {"start": 2, "status": 2, "list": 1, "cancel": 1}
