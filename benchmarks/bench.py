@@ -506,7 +506,7 @@ def _verdict(ok: bool, text: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (1 process, 10 simulated, 5 start-ups)")
-    parser.add_argument("--reps", type=int, help="real-process runs per short case (default 3)")
+    parser.add_argument("--reps", type=int, help="real-process runs per short case (default 10)")
     parser.add_argument("--sim-reps", type=int, help="simulated runs per duration (default 100)")
     parser.add_argument(
         "--history-runs", type=int, default=HISTORY_RUNS, help=f"prior runs in the history (default {HISTORY_RUNS})"
@@ -515,7 +515,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jitter", type=float, default=0.05, help="spread of durations, ± share (default 0.05)")
     parser.add_argument("--seed", type=int, default=1, help="seed for durations, history and jitter (default 1)")
     args = parser.parse_args(argv)
-    args.reps = args.reps or (1 if args.quick else 3)
+    args.reps = args.reps or (1 if args.quick else 10)
     args.sim_reps = args.sim_reps or (10 if args.quick else 100)
     args.startup_reps = args.startup_reps or (5 if args.quick else 11)
 
