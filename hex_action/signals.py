@@ -2,16 +2,20 @@
 
 On cancellation the runner sends SIGINT to `docker run`, then SIGTERM 7.5 s later, then
 kills the CLI 2.5 s after that; the CLI forwards both signals to our PID 1, which gets
-them only because handlers are installed (shared/github-actions-runtime.md, B4). The
-handler sets an event, which wakes any sleep at once. Inside an `interruptible()` block
-(a status read in flight) it also raises `Interrupted`, so a slow read does not delay
-the cancel. It never raises elsewhere: not during the POST that starts a run (the run
-id it returns is needed to cancel that run), nor during the cancel itself, so a second
-signal is harmless.
+them only because handlers are installed (shared/github-actions-runtime.md, B4).
+
+The handler itself takes no lock: it sets a plain flag and, inside an `interruptible()`
+block (an HTTP request or a sleep of the wait loop), raises `Interrupted`, so a slow
+request does not delay the cancel. Waking a sleep that is not interruptible (a retry
+pause) is done by a watcher thread: the interpreter writes each signal to a wakeup pipe
+at once, and the thread sets the event. (Setting a `threading.Event` from the handler
+could deadlock: the handler runs in the main thread, which may hold that event's lock in
+`wait()` at that very moment.) A second signal is harmless: it raises nothing.
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -25,30 +29,35 @@ class CancelSignal:
     """The one cancellation flag of the process."""
 
     def __init__(self) -> None:
+        #: Set once a cancel is requested; sleeps that take it as `wake` return at once.
         self.event = threading.Event()
         self.signal_name: str | None = None
+        self._flag = False
         self._interruptible = 0
 
     @property
     def requested(self) -> bool:
         """Whether a cancel was requested."""
-        return self.event.is_set()
+        return self._flag or self.event.is_set()
 
     def install(self) -> None:
         """Handle SIGINT and SIGTERM (as PID 1 in a container SIGTERM is otherwise ignored)."""
+        read_end, write_end = os.pipe()
+        os.set_blocking(write_end, False)
+        signal.set_wakeup_fd(write_end)
+        threading.Thread(target=self._watch, args=(read_end,), name="hex-action-signals", daemon=True).start()
         signal.signal(signal.SIGINT, self._handle)
         signal.signal(signal.SIGTERM, self._handle)
 
     def request(self, name: str = "cancel") -> None:
-        """Ask for cancellation (the handler's work, also usable without a signal)."""
-        if self.signal_name is None:
-            self.signal_name = name
+        """Ask for cancellation from ordinary code (not from a signal handler)."""
+        self._note(name)
         self.event.set()
 
     @contextmanager
     def interruptible(self) -> Iterator[None]:
         """A block that a signal may abort with `Interrupted`."""
-        if self.event.is_set():
+        if self.requested:
             raise Interrupted
         self._interruptible += 1
         try:
@@ -56,8 +65,19 @@ class CancelSignal:
         finally:
             self._interruptible -= 1
 
+    def _note(self, name: str) -> bool:
+        first = not self._flag
+        self._flag = True
+        if self.signal_name is None:
+            self.signal_name = name
+        return first
+
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        first = not self.event.is_set()
-        self.request(signal.Signals(signum).name)
+        first = self._note(signal.Signals(signum).name)
         if first and self._interruptible > 0:
             raise Interrupted
+
+    def _watch(self, read_end: int) -> None:
+        """Set the event whenever a signal arrives (runs in its own thread, so no lock is held)."""
+        while os.read(read_end, 1):
+            self.event.set()

@@ -27,11 +27,14 @@ TOKEN = "hxtp-test-token-123"
 
 @pytest.fixture(autouse=True)
 def restore_signal_handlers() -> Iterator[None]:
-    """main() installs SIGINT/SIGTERM handlers; put pytest's back afterwards."""
+    """main() installs SIGINT/SIGTERM handlers and a wakeup fd; put pytest's back afterwards."""
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    wakeup_fd = signal.set_wakeup_fd(-1)
+    signal.set_wakeup_fd(wakeup_fd)
     yield
     for sig, handler in saved.items():
         signal.signal(sig, handler)
+    signal.set_wakeup_fd(wakeup_fd)
 
 
 @pytest.fixture
