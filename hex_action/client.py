@@ -147,19 +147,44 @@ class HexClient:
             project_version=_text(data.get("projectVersion")),
         )
 
-    def get_run(self, project_id: str, run_id: str, *, deadline: float | None = None) -> RunState:
-        """Read a run's status (GetRunStatus)."""
-        data = self._call("GET", f"/projects/{project_id}/runs/{run_id}", "status", _READ, READ_TIMEOUT, deadline)
+    def get_run(
+        self, project_id: str, run_id: str, *, deadline: float | None = None, interruptible: bool = True
+    ) -> RunState:
+        """Read a run's status (GetRunStatus). `interruptible=False` while cancelling: a cancel must not stop it."""
+        data = self._call(
+            "GET",
+            f"/projects/{project_id}/runs/{run_id}",
+            "status",
+            _READ,
+            READ_TIMEOUT,
+            deadline,
+            interruptible=interruptible,
+        )
         return _run_state(data, run_id)
 
     def list_runs(
-        self, project_id: str, *, status: str | None = "COMPLETED", limit: int = 10, deadline: float | None = None
+        self,
+        project_id: str,
+        *,
+        status: str | None = "COMPLETED",
+        limit: int = 10,
+        deadline: float | None = None,
+        interruptible: bool = True,
     ) -> list[RunState]:
         """The project's recent API-triggered runs with `status` (None: any), newest first (GetProjectRuns)."""
         params = {"limit": str(limit), "runTriggerFilter": "API"}
         if status is not None:
             params["statusFilter"] = status
-        data = self._call("GET", f"/projects/{project_id}/runs", "list", _READ, READ_TIMEOUT, deadline, params=params)
+        data = self._call(
+            "GET",
+            f"/projects/{project_id}/runs",
+            "list",
+            _READ,
+            READ_TIMEOUT,
+            deadline,
+            params=params,
+            interruptible=interruptible,
+        )
         runs = data.get("runs")
         if not isinstance(runs, list):
             return []
