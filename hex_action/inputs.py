@@ -7,6 +7,7 @@ Each returns the parsed value or raises `ValueError` whose text completes the se
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -95,9 +96,21 @@ def parse_int(raw: str, low: int, high: int) -> int:
 
 def _parse_json(raw: str) -> Any:
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise ValueError(f"is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}).") from None
+
+
+def _no_constant(name: str) -> Any:
+    # Python's json reads NaN and Infinity, which JSON does not have: Hex would reject the body.
+    raise ValueError(f"is not valid JSON ({name} is not a JSON value; use a number or null).")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 reads as infinity
+        raise ValueError(f"is not valid JSON ({text} is too large for a number).")
+    return value
 
 
 def _json_kind(value: Any) -> str:

@@ -124,6 +124,26 @@ def test_parse_json_object_errors(raw: str, message: str) -> None:
     assert error_text(parse_json_object, raw) == message
 
 
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ('{"n": NaN}', "is not valid JSON (NaN is not a JSON value; use a number or null)."),
+        ('{"n": Infinity}', "is not valid JSON (Infinity is not a JSON value; use a number or null)."),
+        ('{"n": [1, -Infinity]}', "is not valid JSON (-Infinity is not a JSON value; use a number or null)."),
+        ('{"n": 1e999}', "is not valid JSON (1e999 is too large for a number)."),
+        ('{"n": -1.5E400}', "is not valid JSON (-1.5E400 is too large for a number)."),
+    ],
+)
+def test_parse_json_refuses_what_json_does_not_have(raw: str, message: str) -> None:
+    # Python's json reads these; Hex would reject the body, after the action had started other runs.
+    assert error_text(parse_json_object, raw) == message
+    assert error_text(parse_json_array_of_objects, f"[{raw}]") == message
+
+
+def test_parse_json_keeps_large_finite_numbers() -> None:
+    assert parse_json_object('{"n": 1e308, "m": -2.5, "k": 10}') == {"n": 1e308, "m": -2.5, "k": 10}
+
+
 def test_parse_json_array_of_objects() -> None:
     raw = '[{"type": "FAILURE", "includeSuccessScreenshot": false}]'
     assert parse_json_array_of_objects(raw) == [{"type": "FAILURE", "includeSuccessScreenshot": False}]

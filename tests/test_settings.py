@@ -237,6 +237,21 @@ def test_input_params_and_notifications_must_be_json_of_the_right_kind() -> None
     ]
 
 
+def test_input_params_and_notifications_refuse_nan_and_infinity() -> None:
+    assert problems(input_params='{"threshold": NaN}', notifications='[{"type": "FAILURE", "n": Infinity}]') == [
+        InputProblem(
+            "input-params",
+            "is not valid JSON (NaN is not a JSON value; use a number or null).",
+            'use a JSON object such as {"region": "EMEA"}.',
+        ),
+        InputProblem(
+            "notifications",
+            "is not valid JSON (Infinity is not a JSON value; use a number or null).",
+            'use a JSON array such as [{"type": "FAILURE", …}].',
+        ),
+    ]
+
+
 def test_view_id_with_input_params() -> None:
     assert problems(view_id="view-1", input_params="{}") == [
         InputProblem(
