@@ -1,11 +1,13 @@
 """Parsers for single input values: booleans, durations, JSON, ids.
 
 Each returns the parsed value or raises `ValueError` whose text completes the sentence
-"Input 'x': <text>"; `settings` adds the input's name and the fix.
+"Input 'x': <text>"; `settings` (or `pipeline`) adds the input's name and the fix, except
+for a `NotJsonError`, which brings its own fix.
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import re
@@ -57,22 +59,57 @@ def format_duration(seconds: float) -> str:
     return text or "0s"
 
 
-def parse_json_object(raw: str) -> dict[str, Any]:
-    """A JSON object, such as `{"region": "EMEA"}`."""
+def parse_json_object(raw: Any) -> dict[str, Any]:
+    """A JSON object, such as `{"region": "EMEA"}`, or a mapping already parsed from a pipeline's YAML."""
+    if not isinstance(raw, str):
+        if not isinstance(raw, dict):
+            raise ValueError(f"must be a mapping, got {_kind(raw, yaml=True)}.")
+        check_json_value(raw)
+        return raw
     value = _parse_json(raw)
     if not isinstance(value, dict):
-        raise ValueError(f"must be a JSON object, got {_json_kind(value)}.")
+        raise ValueError(f"must be a JSON object, got {_kind(value)}.")
     return value
 
 
-def parse_json_array_of_objects(raw: str) -> list[dict[str, Any]]:
-    """A JSON array of objects, such as `[{"type": "FAILURE", ...}]`."""
+def parse_json_array_of_objects(raw: Any) -> list[dict[str, Any]]:
+    """A JSON array of objects, such as `[{"type": "FAILURE", ...}]`, or a list of mappings from YAML."""
+    if not isinstance(raw, str):
+        if not isinstance(raw, list):
+            raise ValueError(f"must be a list of mappings, got {_kind(raw, yaml=True)}.")
+        if not all(isinstance(item, dict) for item in raw):
+            raise ValueError("must be a list of mappings, got a list with an item that is not a mapping.")
+        check_json_value(raw)
+        return raw
     value = _parse_json(raw)
     if not isinstance(value, list):
-        raise ValueError(f"must be a JSON array of objects, got {_json_kind(value)}.")
+        raise ValueError(f"must be a JSON array of objects, got {_kind(value)}.")
     if not all(isinstance(item, dict) for item in value):
         raise ValueError("must be a JSON array of objects, got an array with an item that is not an object.")
     return value
+
+
+class NotJsonError(ValueError):
+    """A value parsed from YAML that JSON cannot carry; `fix` says what to write instead."""
+
+    def __init__(self, problem: str, fix: str) -> None:
+        super().__init__(problem)
+        self.fix = fix
+
+
+def check_json_value(value: Any) -> None:
+    """Raise `NotJsonError` if `value` cannot be sent as strict JSON.
+
+    YAML has more types than JSON: `as_of: 2024-01-01` is a date, `.nan` a NaN, and
+    `requests` would fail on them (TypeError) or send invalid JSON, after runs had started.
+    """
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        # json.dumps is the judge; the walk only finds the culprit, to name it.
+        found = _first_not_json(value, "", ())
+        where, what, fix = found or ("", f"a value JSON cannot carry ({exc})", "quote it to send it as text.")
+        raise NotJsonError(f"{where or 'the value'} is {what}, which JSON cannot carry.", fix) from None
 
 
 def parse_uuid(raw: str) -> str:
@@ -113,6 +150,46 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _json_kind(value: Any) -> str:
+def _first_not_json(value: Any, where: str, outer: tuple[int, ...]) -> tuple[str, str, str] | None:
+    """The first thing in `value` json.dumps refuses: (where it is, what it is, the fix), or None."""
+    if isinstance(value, dict | list | tuple):
+        if id(value) in outer:  # a YAML alias inside what it names
+            return (where, "a YAML alias of something that contains it", "write the value out instead of the alias.")
+        inner = (*outer, id(value))
+        if not isinstance(value, dict):
+            for index, item in enumerate(value):
+                found = _first_not_json(item, f"{where}[{index}]", inner)
+                if found is not None:
+                    return found
+            return None
+        for key, item in value.items():
+            found = _not_json_scalar(f"a key in {where}" if where else "a key", key)
+            if found is None:
+                found = _first_not_json(item, f"{where}.{key}" if where else str(key), inner)
+            if found is not None:
+                return found
+        return None
+    return _not_json_scalar(where, value)
+
+
+def _not_json_scalar(where: str, value: Any) -> tuple[str, str, str] | None:
+    if value is None or isinstance(value, str | int):  # bool is an int
+        return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (where, str(value), "use a finite number or null.")
+    if isinstance(value, datetime.date):  # and datetime
+        return (where, f"{_kind(value)} ({value})", f"quote it ('{value}') to send it as text.")
+    return (where, f"{_kind(value, yaml=True)} ({value!r})", "quote it to send it as text.")
+
+
+def _kind(value: Any, *, yaml: bool = False) -> str:
+    """`a string`, `a number`, `a date`...; containers in JSON's words, or YAML's (`a list`) for YAML values."""
     kinds = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
-    return kinds.get(type(value), "a number")
+    if yaml:
+        kinds.update({dict: "a mapping", list: "a list"})
+    if type(value) in kinds:
+        return kinds[type(value)]
+    if isinstance(value, int | float):
+        return "a number"
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"

@@ -132,14 +132,16 @@ def _parse_step(raw: Any, position: int, problem: Any) -> StepSpec | None:
                 raise ValueError(f"must be text, got {type(value).__name__}.")
             return parser(value)
         except ValueError as exc:
-            problem(f"{label}, field '{key}': {exc}", fix)
+            problem(f"{label}, field '{key}': {exc}", exc.fix if isinstance(exc, parse.NotJsonError) else fix)
             return fallback
 
     if "project-id" not in raw:
         problem(f"{label} has no project-id.", "add the id of the published project to run.")
     project_id = field("project-id", parse.parse_uuid, "", "copy the id from the project's URL in Hex.")
-    input_params = _json_field(raw, "input-params", dict, label, problem)
-    notifications = _json_field(raw, "notifications", list, label, problem)
+    # As YAML structure, or as a JSON string like the single-project inputs.
+    json_fix = "see the README's pipeline section for the form."
+    input_params = field("input-params", parse.parse_json_object, None, json_fix, text=False)
+    notifications = field("notifications", parse.parse_json_array_of_objects, None, json_fix, text=False)
     view_id = field("view-id", lambda v: v.strip(), None, "use the saved view's id.")
     if input_params is not None and view_id:
         problem(f"{label} sets both view-id and input-params.", "set inputs in the saved view, or drop view-id.")
@@ -161,22 +163,3 @@ def _parse_step(raw: Any, position: int, problem: Any) -> StepSpec | None:
         timeout=field("timeout", parse.parse_duration, None, "use a duration such as 15m."),
         needs=tuple(dict.fromkeys(str(n) for n in needs_raw)),
     )
-
-
-def _json_field(raw: dict[str, Any], key: str, kind: type, label: str, problem: Any) -> Any:
-    """A field given as YAML structure or as a JSON string (as in the single-project inputs)."""
-    value = raw.get(key)
-    if value is None:
-        return None
-    parser = parse.parse_json_object if kind is dict else parse.parse_json_array_of_objects
-    try:
-        if isinstance(value, str):
-            return parser(value)
-        if kind is dict and isinstance(value, dict):
-            return value
-        if kind is list and isinstance(value, list) and all(isinstance(v, dict) for v in value):
-            return value
-        raise ValueError(f"must be {'a mapping' if kind is dict else 'a list of mappings'}.")
-    except ValueError as exc:
-        problem(f"{label}, field '{key}': {exc}", "see the README's pipeline section for the form.")
-        return None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from hex_action.inputs import (
+    NotJsonError,
     format_duration,
     parse_bool,
     parse_duration,
@@ -165,6 +167,29 @@ def test_parse_json_array_of_objects() -> None:
 )
 def test_parse_json_array_of_objects_errors(raw: str, message: str) -> None:
     assert error_text(parse_json_array_of_objects, raw) == message
+
+
+def test_json_parsers_take_structures_parsed_from_yaml() -> None:
+    assert parse_json_object({"region": "EMEA", "n": [1, None]}) == {"region": "EMEA", "n": [1, None]}
+    assert parse_json_array_of_objects([{"type": "ALL"}]) == [{"type": "ALL"}]
+    assert error_text(parse_json_object, ["a"]) == "must be a mapping, got a list."
+    assert error_text(parse_json_object, 7) == "must be a mapping, got a number."
+    assert error_text(parse_json_array_of_objects, {"a": 1}) == "must be a list of mappings, got a mapping."
+
+
+def test_json_parsers_refuse_structures_json_cannot_carry() -> None:
+    with pytest.raises(NotJsonError) as caught:
+        parse_json_object({"as_of": datetime.date(2024, 1, 1)})
+    assert (str(caught.value), caught.value.fix) == (
+        "as_of is a date (2024-01-01), which JSON cannot carry.",
+        "quote it ('2024-01-01') to send it as text.",
+    )
+    with pytest.raises(NotJsonError) as caught:
+        parse_json_array_of_objects([{"type": "ALL"}, {"n": float("nan")}])
+    assert (str(caught.value), caught.value.fix) == (
+        "[1].n is nan, which JSON cannot carry.",
+        "use a finite number or null.",
+    )
 
 
 @pytest.mark.parametrize(

@@ -239,11 +239,67 @@ def test_bad_booleans_and_json_fields() -> None:
 """
     fix = "see the README's pipeline section for the form."
     assert problems_of(text) == [
-        problem("step 'a', field 'input-params': must be a mapping.", fix),
-        problem("step 'a', field 'notifications': must be a list of mappings.", fix),
+        problem("step 'a', field 'input-params': must be a mapping, got a list.", fix),
+        problem("step 'a', field 'notifications': must be a list of mappings, got a mapping.", fix),
         problem("step 'a', field 'update-published-results': 'maybe' is not a boolean.", "use true or false."),
         problem("step 'b', field 'input-params': is not valid JSON (Expecting value at line 1 column 1).", fix),
     ]
+
+
+def test_json_fields_refuse_items_that_are_not_mappings() -> None:
+    assert problems_of(f"- name: a\n  project-id: {A}\n  notifications: [{{type: FAILURE}}, ALL]\n") == [
+        problem(
+            "step 'a', field 'notifications': must be a list of mappings, "
+            "got a list with an item that is not a mapping.",
+            "see the README's pipeline section for the form.",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "message", "fix"),
+    [
+        ("{as_of: 2024-01-01}", "as_of is a date (2024-01-01)", "quote it ('2024-01-01') to send it as text."),
+        (
+            "{window: {since: [1, 2024-01-01 10:00:00]}}",
+            "window.since[1] is a datetime (2024-01-01 10:00:00)",
+            "quote it ('2024-01-01 10:00:00') to send it as text.",
+        ),
+        ("{threshold: .nan}", "threshold is nan", "use a finite number or null."),
+        ("{limit: -.inf}", "limit is -inf", "use a finite number or null."),
+        ("{2024-01-01: x}", "a key is a date (2024-01-01)", "quote it ('2024-01-01') to send it as text."),
+        ("{blob: !!binary aGk=}", "blob is a bytes (b'hi')", "quote it to send it as text."),
+        ("{tags: !!set {a: null}}", "tags is a set ({'a'})", "quote it to send it as text."),
+        (
+            "&p {nested: *p}",
+            "nested is a YAML alias of something that contains it",
+            "write the value out instead of the alias.",
+        ),
+    ],
+)
+def test_yaml_values_json_cannot_carry_are_input_errors(value: str, message: str, fix: str) -> None:
+    # requests would raise TypeError on a date (or send NaN) when the step starts, after others had run.
+    assert problems_of(f"- name: a\n  project-id: {A}\n  input-params: {value}\n") == [
+        problem(f"step 'a', field 'input-params': {message}, which JSON cannot carry.", fix)
+    ]
+
+
+def test_notifications_with_a_yaml_date_name_the_item() -> None:
+    text = f"- name: a\n  project-id: {A}\n  notifications:\n    - type: FAILURE\n      after: 2024-01-01\n"
+    assert problems_of(text) == [
+        problem(
+            "step 'a', field 'notifications': [0].after is a date (2024-01-01), which JSON cannot carry.",
+            "quote it ('2024-01-01') to send it as text.",
+        )
+    ]
+
+
+def test_quoted_yaml_values_and_integer_keys_are_sent_as_json() -> None:
+    (step,) = parsed(f"- project-id: {A}\n  input-params: {{as_of: '2024-01-01', 7: seven, ok: true, n: 1.5}}\n")
+    assert step.input_params == {"as_of": "2024-01-01", 7: "seven", "ok": True, "n": 1.5}
+    assert (
+        json.dumps(step.request_body()["inputParams"]) == '{"as_of": "2024-01-01", "7": "seven", "ok": true, "n": 1.5}'
+    )
 
 
 def test_view_id_with_input_params() -> None:
