@@ -116,7 +116,8 @@ def _parse_step(raw: Any, position: int, problem: Any) -> StepSpec | None:
         name = str(position)
     name = str(name).strip()
     label = f"step '{name}'"
-    for key in sorted(set(raw) - _FIELDS):
+    # Keys as text: YAML keys may be numbers, dates or null, which do not sort with strings.
+    for key in sorted({str(key) for key in raw} - _FIELDS):
         problem(f"{label} has an unknown field '{key}'.", f"use only: {', '.join(sorted(_FIELDS))}.")
 
     def field(key: str, parser: Any, fallback: Any, fix: str, *, text: bool = True) -> Any:

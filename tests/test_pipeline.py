@@ -200,6 +200,14 @@ def test_unknown_field() -> None:
     ]
 
 
+def test_unknown_fields_of_mixed_key_types() -> None:
+    # Sorting 1 with "foo" raised TypeError.
+    assert problems_of(f"- {{project-id: {A}, 1: a, foo: b, 2024-01-01: c, ~: d, '1': e}}\n") == [
+        problem(f"step '1' has an unknown field '{key}'.", f"use only: {FIELDS}.")
+        for key in ("1", "2024-01-01", "None", "foo")
+    ]
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [
