@@ -112,6 +112,16 @@ def check_json_value(value: Any) -> None:
         raise NotJsonError(f"{where or 'the value'} is {what}, which JSON cannot carry.", fix) from None
 
 
+#: How to resolve `check_view_id`'s problem.
+VIEW_ID_FIX = "set inputs in the saved view, or drop view-id."
+
+
+def check_view_id(view_id: str | None, input_params: dict[str, Any] | None) -> None:
+    """Raise `ValueError` if a run would name both a saved view and input params: Hex rejects the pair."""
+    if view_id and input_params is not None:
+        raise ValueError("cannot be used together with input-params (Hex rejects the pair).")
+
+
 def parse_uuid(raw: str) -> str:
     """A Hex id: a UUID of any version."""
     value = raw.strip()

@@ -144,8 +144,10 @@ def _parse_step(raw: Any, position: int, problem: Any) -> StepSpec | None:
     input_params = field("input-params", parse.parse_json_object, None, json_fix, text=False)
     notifications = field("notifications", parse.parse_json_array_of_objects, None, json_fix, text=False)
     view_id = field("view-id", lambda v: v.strip(), None, "use the saved view's id.")
-    if input_params is not None and view_id:
-        problem(f"{label} sets both view-id and input-params.", "set inputs in the saved view, or drop view-id.")
+    try:
+        parse.check_view_id(view_id, input_params)
+    except ValueError as exc:
+        problem(f"{label}, field 'view-id': {exc}", parse.VIEW_ID_FIX)
     needs_raw = raw.get("needs") or []
     if isinstance(needs_raw, str | int):
         needs_raw = [needs_raw]

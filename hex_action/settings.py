@@ -187,12 +187,10 @@ def _single_step(c: _Collector, wait: bool) -> tuple[StepSpec, ...]:
         project_id = c.get("project-id", parse.parse_uuid, "", "copy the id from the project's URL in Hex.")
     input_params = c.optional("input-params", parse.parse_json_object, 'use a JSON object such as {"region": "EMEA"}.')
     view_id = c.values["view-id"] or None
-    if input_params is not None and view_id:
-        c.add(
-            "view-id",
-            "view-id and input-params cannot be used together (Hex rejects the pair).",
-            "set inputs in the saved view, or drop view-id.",
-        )
+    try:
+        parse.check_view_id(view_id, input_params)
+    except ValueError as exc:
+        c.add("view-id", str(exc), parse.VIEW_ID_FIX)
     notifications = c.optional(
         "notifications", parse.parse_json_array_of_objects, 'use a JSON array such as [{"type": "FAILURE", …}].'
     )

@@ -10,6 +10,7 @@ import pytest
 
 from hex_action.inputs import (
     NotJsonError,
+    check_view_id,
     format_duration,
     parse_bool,
     parse_duration,
@@ -223,6 +224,15 @@ def test_parse_uuid_accepts_any_version(raw: str, parsed: str) -> None:
 def test_parse_uuid_rejects_non_uuids(raw: str) -> None:
     assert (
         error_text(parse_uuid, raw) == f"'{raw}' is not a Hex id (a UUID such as 5a8591dd-4039-49df-9202-96385ba3eff8)."
+    )
+
+
+def test_check_view_id_refuses_a_view_with_input_params() -> None:
+    check_view_id("view-1", None)
+    check_view_id(None, {"region": "EMEA"})
+    check_view_id("", {})
+    assert (
+        error_text(check_view_id, "view-1", {}) == "cannot be used together with input-params (Hex rejects the pair)."
     )
 
 

@@ -312,7 +312,10 @@ def test_quoted_yaml_values_and_integer_keys_are_sent_as_json() -> None:
 
 def test_view_id_with_input_params() -> None:
     assert problems_of(f"- name: a\n  project-id: {A}\n  view-id: v\n  input-params: {{x: 1}}\n") == [
-        problem("step 'a' sets both view-id and input-params.", "set inputs in the saved view, or drop view-id.")
+        problem(
+            "step 'a', field 'view-id': cannot be used together with input-params (Hex rejects the pair).",
+            "set inputs in the saved view, or drop view-id.",
+        )
     ]
 
 

@@ -256,7 +256,7 @@ def test_view_id_with_input_params() -> None:
     assert problems(view_id="view-1", input_params="{}") == [
         InputProblem(
             "view-id",
-            "view-id and input-params cannot be used together (Hex rejects the pair).",
+            "cannot be used together with input-params (Hex rejects the pair).",
             "set inputs in the saved view, or drop view-id.",
         )
     ]
