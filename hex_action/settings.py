@@ -185,17 +185,35 @@ def _single_step(c: _Collector, wait: bool) -> tuple[StepSpec, ...]:
         c.add("project-id", "no project was given.", "set `project-id` to the id in the project's URL.")
     else:
         project_id = c.get("project-id", parse.parse_uuid, "", "copy the id from the project's URL in Hex.")
-    input_params = c.optional("input-params", parse.parse_json_object, 'use a JSON object such as {"region": "EMEA"}.')
+    # With run-id the action waits on a run started elsewhere: what would shape a new run is
+    # refused below rather than silently ignored (and not parsed: its only fix is to drop it).
+    existing = bool(c.values["run-id"])
+    params_fix = 'use a JSON object such as {"region": "EMEA"}.'
+    input_params = None if existing else c.optional("input-params", parse.parse_json_object, params_fix)
+    update_published_results = c.get("update-published-results", parse.parse_bool, False, bool_fix)
+    use_cached_sql_results = c.get("use-cached-sql-results", parse.parse_bool, True, bool_fix)
     view_id = c.values["view-id"] or None
-    try:
-        parse.check_view_id(view_id, input_params)
-    except ValueError as exc:
-        c.add("view-id", str(exc), parse.VIEW_ID_FIX)
-    notifications = c.optional(
-        "notifications", parse.parse_json_array_of_objects, 'use a JSON array such as [{"type": "FAILURE", …}].'
+    notifications_fix = 'use a JSON array such as [{"type": "FAILURE", …}].'
+    notifications = (
+        None if existing else c.optional("notifications", parse.parse_json_array_of_objects, notifications_fix)
     )
     dry_run = c.get("dry-run", parse.parse_bool, False, bool_fix)
     run_id = c.optional("run-id", parse.parse_uuid, "use the run-id output of the step that started the run.")
+    if existing:  # as a pipeline refuses the single-project inputs
+        shaping = {
+            "input-params": bool(c.values["input-params"]),
+            "update-published-results": update_published_results,
+            "use-cached-sql-results": not use_cached_sql_results,
+            "view-id": bool(view_id),
+            "notifications": bool(c.values["notifications"]),
+        }
+        for name in (name for name, given in shaping.items() if given):
+            c.add(name, "has no effect with run-id: the run was already started.", f"drop `{name}`, or drop run-id.")
+    else:
+        try:
+            parse.check_view_id(view_id, input_params)
+        except ValueError as exc:
+            c.add("view-id", str(exc), parse.VIEW_ID_FIX)
     if run_id and dry_run:
         c.add("run-id", "a dry run cannot wait on an existing run.", "drop dry-run or run-id.")
     if run_id and not wait:
@@ -204,8 +222,8 @@ def _single_step(c: _Collector, wait: bool) -> tuple[StepSpec, ...]:
         name=project_id or "project",
         project_id=project_id,
         input_params=input_params,
-        update_published_results=c.get("update-published-results", parse.parse_bool, False, bool_fix),
-        use_cached_sql_results=c.get("use-cached-sql-results", parse.parse_bool, True, bool_fix),
+        update_published_results=update_published_results,
+        use_cached_sql_results=use_cached_sql_results,
         view_id=view_id,
         notifications=notifications,
         dry_run=dry_run,

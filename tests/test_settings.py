@@ -278,6 +278,47 @@ def test_run_id_with_dry_run_or_without_wait() -> None:
     ]
 
 
+def test_inputs_that_shape_a_new_run_are_refused_with_run_id() -> None:
+    found = problems(
+        run_id=RUN,
+        input_params='{"region": "EMEA"}',
+        update_published_results="true",
+        use_cached_sql_results="false",
+        view_id="view-1",
+        notifications='[{"type": "FAILURE"}]',
+    )
+    assert found == [
+        InputProblem(name, "has no effect with run-id: the run was already started.", f"drop `{name}`, or drop run-id.")
+        for name in (
+            "input-params",
+            "update-published-results",
+            "use-cached-sql-results",
+            "view-id",
+            "notifications",
+        )
+    ]
+
+
+def test_run_id_accepts_the_run_switches_at_their_defaults() -> None:
+    (step,) = settings(run_id=RUN, update_published_results="false", use_cached_sql_results="true").steps
+    assert step == StepSpec(name=PROJECT, project_id=PROJECT, existing_run_id=RUN)
+
+
+def test_run_id_with_input_params_that_are_not_json_reports_only_that_they_have_no_effect() -> None:
+    assert problems(run_id=RUN, input_params="{bad", notifications="[") == [
+        InputProblem(
+            "input-params",
+            "has no effect with run-id: the run was already started.",
+            "drop `input-params`, or drop run-id.",
+        ),
+        InputProblem(
+            "notifications",
+            "has no effect with run-id: the run was already started.",
+            "drop `notifications`, or drop run-id.",
+        ),
+    ]
+
+
 def test_several_problems_are_reported_together_in_input_order() -> None:
     found = problems(api_token="", hex_url="http://app.hex.tech", timeout="soon", project_id="")
     assert [p.input_name for p in found] == ["api-token", "hex-url", "timeout", "project-id"]
