@@ -73,6 +73,11 @@ class Settings:
         return f"Settings(api_base_url={self.api_base_url!r}, steps={len(self.steps)}, pipeline={self.pipeline})"
 
 
+def api_token(values: Mapping[str, str], environ: Mapping[str, str]) -> str:
+    """The Hex API token: the `api-token` input, else the HEX_API_TOKEN environment variable, else ""."""
+    return values.get("api-token", "") or environ.get("HEX_API_TOKEN", "").strip()
+
+
 def read_inputs(environ: Mapping[str, str]) -> dict[str, str]:
     """The raw input values: `INPUT_PROJECT-ID` or `INPUT_PROJECT_ID`, else the default."""
     values: dict[str, str] = {}
@@ -118,7 +123,7 @@ def load_settings(
     c = _Collector({**DEFAULTS, **values})
     bool_fix = "use true or false."
 
-    token = c.values["api-token"] or environ.get("HEX_API_TOKEN", "").strip()
+    token = api_token(c.values, environ)
     if not token:
         c.add(
             "api-token",

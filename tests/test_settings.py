@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hex_action.errors import InputError, InputProblem
-from hex_action.settings import DEFAULTS, Settings, load_settings, normalise_hex_url, read_inputs
+from hex_action.settings import DEFAULTS, Settings, api_token, load_settings, normalise_hex_url, read_inputs
 from hex_action.steps import StepSpec
 
 PROJECT = "5a8591dd-4039-49df-9202-96385ba3eff8"
@@ -140,6 +140,14 @@ def test_token_from_input_wins_over_environment() -> None:
 def test_token_from_hex_api_token() -> None:
     s = load_settings({"project-id": PROJECT}, environ={"HEX_API_TOKEN": " from-env\n"})
     assert s.api_token == "from-env"
+
+
+def test_api_token_is_the_input_else_hex_api_token() -> None:
+    # The one place the fallback is decided: cli masks exactly what settings sends.
+    assert api_token({"api-token": TOKEN}, {"HEX_API_TOKEN": "from-env"}) == TOKEN
+    assert api_token({"api-token": ""}, {"HEX_API_TOKEN": " from-env\n"}) == "from-env"
+    assert api_token({}, {"HEX_API_TOKEN": "from-env"}) == "from-env"
+    assert api_token(read_inputs({}), {}) == ""
 
 
 def test_missing_token_names_the_input_and_the_fix() -> None:
