@@ -220,6 +220,9 @@ class _QuietObserver:
     def warning(self, text: str) -> None:
         pass
 
+    def debug(self, text: str) -> None:
+        pass
+
 
 def _timeout_for(trial: Trial) -> float:
     return max(600.0, 3 * trial.nominal)

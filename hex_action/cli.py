@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 
 from hex_action import __version__
 from hex_action.clock import Clock, SystemClock
-from hex_action.errors import EXIT_FAILURE, EXIT_INPUT_ERROR, EXIT_OK, InputError
+from hex_action.errors import EXIT_FAILURE, EXIT_INPUT_ERROR, InputError
 from hex_action.github import GitHub
-from hex_action.settings import DEFAULTS, Settings, load_settings, read_inputs
+from hex_action.settings import DEFAULTS, load_settings, read_inputs
 from hex_action.signals import CancelSignal
 from hex_action.status import Status
 
@@ -75,6 +75,8 @@ def main(
         settings = load_settings(values, environ)
     except InputError as exc:
         code = _report_input_error(github, exc)
+    except Exception as exc:  # a bug in reading the inputs: still say so, and write the outputs
+        code = _report_internal_error(github, exc)
     else:
         from hex_action.run import execute  # noqa: PLC0415 - keeps `--help` and input errors fast
 
@@ -100,12 +102,11 @@ def _report_input_error(github: GitHub, exc: InputError) -> int:
     return EXIT_INPUT_ERROR
 
 
-def exit_code(settings: Settings, succeeded: bool, started: bool) -> int:
-    """The exit code for an outcome, honouring `wait` and `fail-on-error`."""
-    if succeeded or not settings.fail_on_error:
-        return EXIT_OK
-    if not settings.wait and started:
-        return EXIT_OK
+def _report_internal_error(github: GitHub, exc: Exception) -> int:
+    message = f"Unexpected error in hex-action while reading the inputs: {type(exc).__name__}: {exc}"
+    github.annotate("error", message, title="hex-action failed")
+    github.summary(f"### ❌ Hex run not started: internal error\n\n{message}\n\n")
+    github.set_outputs({"status": Status.NOT_STARTED, "results": "[]"})
     return EXIT_FAILURE
 
 

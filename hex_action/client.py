@@ -7,13 +7,15 @@ injectable clock so tests never sleep. The policy:
 * status and list reads (GET) and cancels (DELETE) are retried on 429 (after
   `Retry-After`), 5xx, timeouts and connection errors, with jittered exponential backoff
   and a bounded number of attempts;
-* the POST that starts a run is retried only where Hex cannot have created a run: 429,
-  503 (no kernel free: "no run is created") and connections that failed before the
-  request was sent. Never after a 500 or a read timeout: that could start a second run.
+* the POST that starts a run is retried only where Hex cannot have created a run: 429
+  and 503 (no kernel free: "no run is created"), until the deadline, as kernels free up
+  when other runs end; and connections that failed before the request was sent, a bounded
+  number of times. Never after a 500 or a read timeout: that could start a second run.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import threading
@@ -37,6 +39,10 @@ START_TIMEOUT = (5.0, 60.0)
 CANCEL_TIMEOUT = (2.0, 5.0)
 #: Without Retry-After, Hex blocks "until the rate limit is reset, 60 seconds after the first request".
 DEFAULT_RETRY_AFTER = 60.0
+#: Without a deadline, how long a run start keeps retrying 429 and 503 (no kernel free).
+START_BUSY_WAIT = 600.0
+#: The longest backoff between two retries, before jitter.
+MAX_BACKOFF = 30.0
 MAX_ERROR_TEXT = 500
 
 _HINTS = {
@@ -89,10 +95,15 @@ class _Policy:
     attempts: int
     statuses: frozenset[int]
     retry_unsent_only: bool  # connection errors: only those that prove nothing was sent
+    #: Of `statuses`, those retried until the deadline rather than `attempts` times (`attempts`
+    #: bounds them when there is no deadline).
+    until_deadline: frozenset[int] = frozenset()
 
 
 _READ = _Policy(6, frozenset({429, 500, 502, 503, 504}), retry_unsent_only=False)
-_START = _Policy(5, frozenset({429, 503}), retry_unsent_only=True)
+# A 503 on a start means all of the user's kernels are busy; one frees up when a run ends,
+# which may take minutes: waiting is what the user wants, within the action's timeout.
+_START = _Policy(5, frozenset({429, 503}), retry_unsent_only=True, until_deadline=frozenset({429, 503}))
 _CANCEL = _Policy(3, frozenset({429, 500, 502, 503, 504}), retry_unsent_only=False)
 
 
@@ -132,13 +143,20 @@ class HexClient:
         return text.replace(self._token, "***") if self._token else text
 
     def trigger_run(self, project_id: str, body: Mapping[str, Any], *, deadline: float | None = None) -> RunHandle:
-        """Start a run of the project's published version (RunProject)."""
+        """Start a run of the project's published version (RunProject).
+
+        429 and 503 answers are retried until `deadline` (START_BUSY_WAIT from now without one).
+        """
+        if deadline is None:
+            deadline = self._clock.now() + START_BUSY_WAIT
         data = self._call(
             "POST", f"/projects/{project_id}/runs", "start", _START, START_TIMEOUT, deadline, json_body=body
         )
         run_id = data.get("runId")
         if not isinstance(run_id, str) or not run_id:
-            raise HexApiError("Hex accepted the run but its answer has no runId.", trace_id=self.last_trace_id)
+            error = HexApiError("Hex accepted the run but its answer has no runId.", trace_id=self.last_trace_id)
+            error.maybe_started = True  # a 2xx: Hex may well have started it
+            raise error
         return RunHandle(
             project_id=str(data.get("projectId") or project_id),
             run_id=run_id,
@@ -220,7 +238,8 @@ class HexClient:
     ) -> dict[str, Any]:
         limiter = self.starts if kind == "start" else self.reads if kind in ("status", "list") else None
         url = self._base + path
-        for attempt in range(1, policy.attempts + 1):
+        failures = 0  # failed attempts that count against policy.attempts
+        for attempt in itertools.count(1):
             if limiter is not None:
                 self._pause_until(limiter.next_allowed(self._clock.now()), deadline, interruptible, kind)
                 limiter.record(self._clock.now())
@@ -232,15 +251,22 @@ class HexClient:
                 bounded = timeout if kind == "start" else self._bounded_timeout(timeout, deadline)
                 response = self._session.request(method, url, json=json_body, params=params, timeout=bounded)
             except requests.RequestException as exc:
-                if not _may_retry_exception(exc, policy) or attempt == policy.attempts:
+                failures += 1
+                if not _may_retry_exception(exc, policy) or failures >= policy.attempts:
                     error = self._connection_error(method, exc)
                     error.maybe_started = kind == "start" and not _unsent(exc)
                     raise error from None
             else:
                 self._note_trace(response)
                 if response.ok:
-                    return _json_or_empty(response, self.redact)
-                if response.status_code not in policy.statuses or attempt == policy.attempts:
+                    try:
+                        return _json_or_empty(response, self.redact)
+                    except HexApiError as not_json:
+                        not_json.maybe_started = kind == "start"  # a 2xx: Hex may well have started it
+                        raise
+                if not (response.status_code in policy.until_deadline and deadline is not None):
+                    failures += 1
+                if response.status_code not in policy.statuses or failures >= policy.attempts:
                     error = self._api_error(response)
                     # Hex documents that a 503 creates no run; after another 5xx it may have.
                     error.maybe_started = (
@@ -262,11 +288,11 @@ class HexClient:
             if deadline is not None and self._clock.now() + wait > deadline:
                 raise self._connection_error(method, None)
             self._pause(wait, interruptible)
-        raise AssertionError("unreachable: the last attempt returns or raises")  # pragma: no cover
+        raise AssertionError("unreachable: every attempt returns, raises or retries")  # pragma: no cover
 
     def _backoff(self, attempt: int) -> float:
-        # Exponential with jitter so that parallel jobs do not retry in lockstep.
-        base = min(30.0, 2.0 ** (attempt - 1))
+        # Exponential up to MAX_BACKOFF, with jitter so that parallel jobs do not retry in lockstep.
+        base = min(MAX_BACKOFF, 2.0 ** min(attempt - 1, 16))
         return base / 2 + self._rng.uniform(0, base / 2)
 
     def _bounded_timeout(self, timeout: tuple[float, float], deadline: float | None) -> tuple[float, float]:

@@ -5,101 +5,62 @@ order (each implicitly needs the one before it); with `needs` they run as a grap
 `max-parallel` at once. Every wait is a sleep on the injected clock that a cancel wakes,
 and every status read goes through the client's shared read limiter, so concurrent runs
 together stay within Hex's read budget.
+
+Whatever ends the wait (the run's end, a timeout, a signal, fail-fast, reads that can no
+longer succeed, even an unexpected error), a run the action started is either seen to
+end or cancelled, and each step's status says what really happened.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, Protocol
 
 from hex_action.client import HexClient, RunHandle, RunState
 from hex_action.clock import Clock
 from hex_action.errors import HexApiError, Interrupted
 from hex_action.inputs import format_duration
+from hex_action.outcome import Observer, StepResult
 from hex_action.pipeline import graph_mode
+from hex_action.run_lookup import LOOKUP_LIMIT, NewRuns, find_new_runs, run_duration
 from hex_action.schedule import FLOOR, PollSchedule, Prediction, predict
 from hex_action.settings import Settings
 from hex_action.signals import CancelSignal
 from hex_action.status import SUCCESS, Status, is_known, is_terminal
 from hex_action.steps import StepSpec
 
-#: How many recent completed runs the history read asks for.
-HISTORY_LIMIT = 10
-#: Longest time a cancel may take when the step itself is being cancelled.
+__all__ = ["Engine", "Observer", "StepResult"]
+
+#: Longest time one cancel (or the read just before it) may take.
 CANCEL_WITHIN = 5.0
-NOT_STARTED = Status.NOT_STARTED
-#: Clock difference allowed between this machine and Hex when matching a lost run's start time.
-LOST_RUN_SKEW = 5.0
-CHECK_RUNS = "check the project's runs in Hex."
-
-
-@dataclass
-class StepResult:
-    """What happened to one step, filled in as it happens."""
-
-    name: str
-    project_id: str
-    run_id: str | None = None
-    run_url: str | None = None
-    status: str = ""
-    elapsed_seconds: float | None = None
-    trace_id: str | None = None
-    project_version: str | None = None
-    #: What went wrong, in words for the user (Hex's own words included); None on success.
-    message: str | None = None
-    #: Wall-clock time of the trigger, and its rank among the steps started.
-    started_at: float | None = None
-    start_order: int | None = None
-    finished: bool = False
-
-    @property
-    def succeeded(self) -> bool:
-        """Whether this step's outcome counts as success."""
-        return self.status in SUCCESS
-
-    def as_output(self) -> dict[str, Any]:
-        """The step's entry in the `results` output."""
-        return {
-            "name": self.name,
-            "project-id": self.project_id,
-            "run-id": self.run_id,
-            "run-url": self.run_url,
-            "status": self.status or None,
-            "elapsed-seconds": _round(self.elapsed_seconds),
-        }
-
-
-class Observer(Protocol):
-    """Receives the engine's events as they happen (the report layer implements it)."""
-
-    def run_started(self, result: StepResult) -> None:
-        """A run was started (or attached); run id and URL are known."""
-
-    def status_changed(self, result: StepResult, previous: str, waited: float) -> None:
-        """A status read returned a status other than the previous one."""
-
-    def step_finished(self, result: StepResult) -> None:
-        """A step reached its final outcome."""
-
-    def warning(self, text: str) -> None:
-        """Something the user should know that does not end the step."""
+#: Hex errors on a status read that no retry or wait will cure.
+PERMANENT_READ_ERRORS = frozenset({400, 401, 403, 404, 422})
+#: Most cancels sent at once (Hex allows 25 runs at once per user).
+CANCEL_WORKERS = 25
+#: After a cancel cut a start request short, the run Hex may be creating is looked for again after this.
+SECOND_LOOK_AFTER = 2.0
 
 
 @dataclass
 class _Active:
+    """A run being waited on."""
+
     spec: StepSpec
     result: StepResult
     triggered_at: float
     schedule: PollSchedule
     deadline: float
-    timeout: float
     next_read_at: float
     last_status: str = ""
     warned: set[str] = field(default_factory=set)
     #: The project's run history is still to be read (before the first status read).
     history_pending: bool = False
+
+    @property
+    def timeout(self) -> float:
+        """How long this run may be waited for."""
+        return self.deadline - self.triggered_at
 
 
 class Engine:
@@ -123,28 +84,35 @@ class Engine:
         self._history: dict[str, Prediction | None] = {}
         steps = settings.steps
         if not graph_mode(steps):  # written order: each step needs the one before
-            steps = tuple(
-                StepSpec(**{**s.__dict__, "needs": (steps[i - 1].name,) if i else ()}) for i, s in enumerate(steps)
-            )
+            steps = tuple(dataclasses.replace(s, needs=(steps[i - 1].name,) if i else ()) for i, s in enumerate(steps))
         self._steps = steps
         self._parallel = settings.max_parallel if graph_mode(settings.steps) else 1
         self.results = {s.name: StepResult(name=s.name, project_id=s.project_id) for s in steps}
         self._active: list[_Active] = []
-        self._started = 0
         self._first_failure: StepResult | None = None
+        self._deadline = 0.0
 
     def run(self) -> list[StepResult]:
         """Start, wait for and finish every step; returns when all have an outcome."""
-        start = self.clock.now()
-        self._deadline = start + self.settings.timeout
+        self._deadline = self.clock.now() + self.settings.timeout
+        try:
+            self._loop()
+        except BaseException:
+            # An unexpected error must not leave runs burning kernels: cancel them, then let
+            # the error be reported.
+            self._stop_all(Status.CANCELLED, "The action stopped on an internal error.")
+            raise
+        return [self.results[s.name] for s in self._steps]
+
+    def _loop(self) -> None:
         while True:
             if self.cancel.requested:
                 self._stop_all(Status.CANCELLED, f"The step was cancelled ({self.cancel.signal_name}).")
-                break
+                return
             now = self.clock.now()
             if now >= self._deadline:
                 self._stop_all(Status.TIMED_OUT, None)
-                break
+                return
             for active in [a for a in self._active if now >= a.deadline]:
                 self._time_out(active)
             failure = self._first_failure
@@ -155,10 +123,9 @@ class Engine:
             if self.cancel.requested:
                 continue
             if not self._active and next_start is None:
-                break
+                return
             self._wait_for_next(next_start)
             self._read_due()
-        return [self.results[s.name] for s in self._steps]
 
     # -- starting ---------------------------------------------------------------------------
 
@@ -182,27 +149,16 @@ class Engine:
         return None
 
     def _start(self, spec: StepSpec, result: StepResult) -> None:
-        self._started += 1
         result.started_at = self.clock.wall()
-        result.start_order = self._started
+        result.start_order = sum(r.start_order is not None for r in self.results.values()) + 1
         triggered_at = self.clock.now()
         if spec.existing_run_id:
             handle = RunHandle(spec.project_id, spec.existing_run_id, "", None, None)
         else:
-            try:
-                handle = self.client.trigger_run(spec.project_id, spec.request_body(), deadline=self._deadline)
-            except HexApiError as exc:
-                if not exc.maybe_started:
-                    self._finish(result, NOT_STARTED, f"Hex did not start the run. {exc}")
-                    return
-                found, note = self._find_lost_run(spec, exc, since=result.started_at)
-                if found is None:
-                    self._finish(result, NOT_STARTED, f"{exc} {note}")
-                    return
-                handle = found
-            except Interrupted:
-                self._finish(result, Status.CANCELLED, "The step was cancelled before Hex started the run.")
+            started = self._trigger(spec, result)
+            if started is None:
                 return
+            handle = started
             triggered_at = self.clock.now()  # the run exists from here: measure from now, not from before retries
         result.run_id = handle.run_id
         result.run_url = handle.run_url or None
@@ -219,8 +175,7 @@ class Engine:
             result=result,
             triggered_at=triggered_at,
             schedule=PollSchedule(self.settings.poll_interval, None, self._rng),
-            deadline=min(self._deadline, triggered_at + timeout),
-            timeout=timeout,
+            deadline=triggered_at + timeout,
             next_read_at=triggered_at if spec.existing_run_id else triggered_at + FLOOR,
         )
         self._active.append(active)
@@ -235,41 +190,65 @@ class Engine:
                 active.history_pending = True
                 active.next_read_at = triggered_at
 
-    def _find_lost_run(self, spec: StepSpec, error: HexApiError, since: float) -> tuple[RunHandle | None, str]:
-        """After a start whose answer was lost (a 500, a timeout): the run Hex created, if any.
-
-        Hex has no idempotency key, so the start is not retried (that could start a second
-        run). Instead one read of the project's recent API runs looks for a run that began
-        after our request. Exactly one such run is taken as ours and followed (so it is
-        waited for, and cancelled when needed); none means Hex did not start one; several
-        (another workflow started the same project) are left alone, and the message says so.
-        """
-        known = {r.run_id for r in self.results.values() if r.run_id}
+    def _trigger(self, spec: StepSpec, result: StepResult) -> RunHandle | None:
+        """Start the run; None when there is no run to follow (the step is then finished)."""
         try:
-            runs = self.client.list_runs(spec.project_id, status=None, limit=HISTORY_LIMIT, deadline=self._deadline)
+            # Interruptible: a cancel must not wait for a slow answer. What Hex may have
+            # started meanwhile is looked up and cancelled (`_start_cut_short`).
+            with self.cancel.interruptible():
+                return self.client.trigger_run(spec.project_id, spec.request_body(), deadline=self._deadline)
+        except Interrupted as interrupted:
+            if interrupted.in_request:
+                self._start_cut_short(spec, result)
+            else:  # cancelled between attempts, after answers that say no run was made
+                self._finish(result, Status.CANCELLED, "The step was cancelled before Hex started the run.")
+            return None
         except HexApiError as exc:
-            return (
-                None,
-                f"Hex may have started the run anyway, and looking for it failed ({exc.detail}): {CHECK_RUNS}",
-            )
-        except Interrupted:
-            return (
-                None,
-                f"The step was cancelled while looking for a run Hex may have started: {CHECK_RUNS}",
-            )
-        candidates = [r for r in runs if r.run_id not in known and _began_after(r, since - LOST_RUN_SKEW)]
-        if len(candidates) == 1:
-            run = candidates[0]
+            if not exc.maybe_started:
+                self._finish(result, Status.NOT_STARTED, f"Hex did not start the run. {exc}")
+                return None
+            new = self._new_runs(spec, result, interruptible=True)
+            run = new.only
+            if run is None:
+                self._finish(result, Status.NOT_STARTED, f"{exc} {new.describe()}")
+                return None
             self.observer.warning(
-                f"Hex's answer to the start request was lost ({error.detail}); following run {run.run_id}, "
+                f"Hex's answer to the start request was lost ({exc.detail}); following run {run.run_id}, "
                 "the one new run among the project's recent API runs."
             )
-            return RunHandle(spec.project_id, run.run_id, run.run_url or "", run.trace_id, run.project_version), ""
-        if not candidates:
-            return None, "No new run appeared among the project's recent API runs: Hex did not start one."
-        return None, (
-            f"Hex may have started the run: {len(candidates)} recent runs of the project could be it, so none was "
-            f"followed or cancelled: {CHECK_RUNS}"
+            return RunHandle(spec.project_id, run.run_id, run.run_url or "", run.trace_id, run.project_version)
+
+    def _start_cut_short(self, spec: StepSpec, result: StepResult) -> None:
+        """A cancel arrived while Hex was answering the start: find the run it may have made, cancel it."""
+        new = self._new_runs(spec, result, interruptible=False)
+        if new.error is None and not new.candidates:
+            self.clock.sleep(SECOND_LOOK_AFTER)  # Hex may still be creating it
+            new = self._new_runs(spec, result, interruptible=False)
+        what = f"The step was cancelled ({self.cancel.signal_name}) while Hex was starting the run."
+        run = new.only
+        if run is None:
+            self._finish(result, Status.CANCELLED, f"{what} {new.describe()}")
+            return
+        result.run_id, result.run_url = run.run_id, run.run_url
+        try:
+            self.client.cancel_run(spec.project_id, run.run_id, within=CANCEL_WITHIN)
+            note = f"The run Hex had started ({run.run_id}) was cancelled."
+        except HexApiError as exc:
+            note = (
+                f"Cancelling the run Hex had started failed, so it may still be running: {run.run_url} ({exc.detail})"
+            )
+        self._finish(result, Status.CANCELLED, f"{what} {note}")
+
+    def _new_runs(self, spec: StepSpec, result: StepResult, *, interruptible: bool) -> NewRuns:
+        known = {r.run_id for r in self.results.values() if r.run_id}
+        deadline = self.clock.now() + CANCEL_WITHIN if not interruptible else self._deadline
+        return find_new_runs(
+            self.client,
+            spec.project_id,
+            result.started_at or 0.0,
+            known,
+            deadline=deadline,
+            interruptible=interruptible,
         )
 
     def _read_history(self, active: _Active) -> None:
@@ -279,11 +258,11 @@ class Engine:
         if project_id not in self._history:
             try:
                 with self.cancel.interruptible():
-                    runs = self.client.list_runs(project_id, limit=HISTORY_LIMIT, deadline=active.deadline)
+                    runs = self.client.list_runs(project_id, limit=LOOKUP_LIMIT, deadline=active.deadline)
             except HexApiError as exc:
                 self.observer.warning(f"Run history unavailable, waiting without it: {exc.detail}")
                 runs = []
-            self._history[project_id] = predict([d for d in (_duration(r) for r in runs) if d is not None])
+            self._history[project_id] = predict([d for d in (run_duration(r) for r in runs) if d is not None])
         self._use_history(active, now=self.clock.now())
 
     def _use_history(self, active: _Active, now: float) -> None:
@@ -333,13 +312,16 @@ class Engine:
             except Interrupted:
                 return
             except HexApiError as exc:
-                self._abandon(active, exc)
+                self._read_failed(active, exc)
                 continue
             self._apply(active, state)
 
     def _apply(self, active: _Active, state: RunState) -> None:
         result = active.result
         now = self.clock.now()
+        self.observer.debug(
+            f"Run {result.run_id}: status {state.status!r}, elapsedTime {state.elapsed_ms}, traceId {state.trace_id}"
+        )
         result.trace_id = state.trace_id or self.client.last_trace_id or result.trace_id
         result.run_url = result.run_url or state.run_url
         result.project_version = state.project_version or result.project_version
@@ -371,6 +353,34 @@ class Engine:
         else:
             active.next_read_at = now + active.schedule.next_delay(now - active.triggered_at)
 
+    def _read_failed(self, active: _Active, error: HexApiError) -> None:
+        """A status read failed even after the client's retries."""
+        if error.status_code in PERMANENT_READ_ERRORS or not self.settings.wait:
+            self._give_up_reading(active, error)
+            return
+        # A passing fault (5xx, network, rate limit): the run is likely fine. Keep waiting;
+        # the timeout still bounds the wait, and cancels as the inputs say.
+        if "failing reads" not in active.warned:
+            active.warned.add("failing reads")
+            self.observer.warning(f"Status reads of run {active.result.run_id} are failing, still waiting: {error}")
+        now = self.clock.now()
+        active.next_read_at = now + active.schedule.next_delay(now - active.triggered_at)
+
+    def _give_up_reading(self, active: _Active, error: HexApiError) -> None:
+        """The run's status cannot be read (no such run, no access): report UNKNOWN, never a guess."""
+        self._done(active)
+        message = f"Could not read the run's status: {error}"
+        if not self.settings.wait:
+            message += " The run was started and left running (wait is false)."
+        elif error.status_code == 404:
+            message += " Hex knows no such run, so nothing was cancelled."
+        elif self.settings.cancel_on_timeout:
+            message += " " + self._cancel_many([active])[0][0]
+        else:
+            message += f" The run was left running (cancel-on-timeout is false): {active.result.run_url}"
+        active.result.elapsed_seconds = self.clock.now() - active.triggered_at
+        self._finish(active.result, Status.UNKNOWN, message)
+
     # -- endings ----------------------------------------------------------------------------
 
     def _finish(self, result: StepResult, status: str, message: str | None) -> None:
@@ -386,33 +396,33 @@ class Engine:
             self._active.remove(active)
 
     def _time_out(self, active: _Active) -> None:
+        # One last look first: a run that ended since the last read is reported as it ended,
+        # not as timed out (and is not "cancelled" after it completed).
+        state = self._last_look(active)
+        if state is not None and is_terminal(state.status):
+            self._apply(active, state)
+            return
         self._done(active)
         last = active.last_status or "unknown"
         message = f"Gave up waiting after {format_duration(active.timeout)} (the timeout); the last status was {last}."
-        if self.settings.cancel_on_timeout:
-            message += " " + self._cancel_one(active)
-        else:
+        if not self.settings.cancel_on_timeout:
             message += f" The run was left running (cancel-on-timeout is false): {active.result.run_url}"
-        active.result.elapsed_seconds = self.clock.now() - active.triggered_at
-        self._finish(active.result, Status.TIMED_OUT, message)
-
-    def _abandon(self, active: _Active, error: HexApiError) -> None:
-        """Status reads failed for good: stop waiting, and do not leave the run holding a kernel."""
-        self._done(active)
-        message = f"Could not read the run's status: {error} " + self._cancel_one(active)
-        self._finish(active.result, active.last_status or Status.PENDING, message)
+            active.result.elapsed_seconds = self.clock.now() - active.triggered_at
+            self._finish(active.result, Status.TIMED_OUT, message)
+            return
+        ((note, ended),) = self._cancel_many([active])
+        self._end_cancelled(active, Status.TIMED_OUT, f"{message} {note}", ended)
 
     def _stop_all(self, status: Status, message: str | None) -> None:
         """Cancel (or time out) every run in flight; steps not started are skipped."""
         actives, self._active = self._active, []
         if status == Status.TIMED_OUT:
             for active in actives:
+                self._active.append(active)
                 self._time_out(active)
         else:
-            notes = self._cancel_many(actives)
-            for active, note in zip(actives, notes, strict=True):
-                active.result.elapsed_seconds = self.clock.now() - active.triggered_at
-                self._finish(active.result, status, f"{message} {note}")
+            for active, (note, ended) in zip(actives, self._cancel_many(actives), strict=True):
+                self._end_cancelled(active, status, f"{message} {note}", ended)
         # Steps not started: a cancelled action cancels them too; otherwise they are skipped.
         unstarted = Status.CANCELLED if self.cancel.requested else Status.SKIPPED
         for spec in self._steps:
@@ -425,6 +435,15 @@ class Engine:
                 )
                 self._finish(result, unstarted, reason)
 
+    def _end_cancelled(self, active: _Active, status: str, message: str, ended: RunState | None) -> None:
+        """Finish a run the action cancelled, or, when it had already ended, as it ended."""
+        self._done(active)
+        active.result.elapsed_seconds = self.clock.now() - active.triggered_at
+        if ended is not None:
+            self._apply(active, ended)
+            return
+        self._finish(active.result, status, message)
+
     def _skip_blocked(self) -> None:
         for spec in self._steps:
             result = self.results[spec.name]
@@ -436,52 +455,43 @@ class Engine:
             elif self._first_failure is not None and self.settings.fail_fast:
                 self._finish(result, Status.SKIPPED, "Skipped because an earlier step failed (fail-fast).")
 
-    def _cancel_one(self, active: _Active) -> str:
-        return self._cancel_many([active])[0]
+    def _last_look(self, active: _Active) -> RunState | None:
+        """One status read, if the read budget allows one now; None when it does not or fails."""
+        now = self.clock.now()
+        if active.history_pending or self.client.reads.next_allowed(now) > now:
+            return None
+        try:
+            return self.client.get_run(
+                active.spec.project_id,
+                active.result.run_id or "",
+                deadline=now + CANCEL_WITHIN,
+                interruptible=False,
+            )
+        except HexApiError:
+            return None
 
-    def _cancel_many(self, actives: list[_Active]) -> list[str]:
-        """Cancel runs at Hex, several at once; a note per run on how that went."""
+    def _cancel_many(self, actives: list[_Active]) -> list[tuple[str, RunState | None]]:
+        """Cancel runs at Hex, all at once; per run a note on how that went, and its end if it had ended."""
 
-        def cancel(active: _Active) -> str:
+        def cancel(active: _Active) -> tuple[str, RunState | None]:
             try:
                 self.client.cancel_run(active.spec.project_id, active.result.run_id or "", within=CANCEL_WITHIN)
             except HexApiError as exc:
-                return f"Cancelling the run failed, so it may still be running: {active.result.run_url} ({exc.detail})"
-            return "The run was cancelled."
+                # Hex refuses to cancel a run that has ended: if so, that end is the outcome.
+                state = self._last_look(active) if exc.status_code and exc.status_code < 500 else None
+                if state is not None and is_terminal(state.status):
+                    return f"The run had already ended {state.status}.", state
+                return (
+                    f"Cancelling the run failed, so it may still be running: {active.result.run_url} ({exc.detail})",
+                    None,
+                )
+            except Exception as exc:
+                return f"Cancelling the run failed ({type(exc).__name__}): {active.result.run_url}", None
+            return "The run was cancelled.", None
 
         if len(actives) <= 1:
             return [cancel(a) for a in actives]
         from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - only for pipelines
 
-        with ThreadPoolExecutor(max_workers=min(8, len(actives))) as pool:
+        with ThreadPoolExecutor(max_workers=min(CANCEL_WORKERS, len(actives))) as pool:
             return list(pool.map(cancel, actives))
-
-
-def _began_after(run: RunState, wall: float) -> bool:
-    """Whether a listed run began after `wall` (a run still PENDING has no start time yet: it is new)."""
-    if run.start_time is None:
-        return run.status == Status.PENDING
-    start = _parse_time(run.start_time)
-    return start is not None and start >= wall
-
-
-def _parse_time(text: str) -> float | None:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
-def _duration(run: RunState) -> float | None:
-    """A completed run's duration in seconds, from elapsedTime or the start and end times."""
-    if run.elapsed_ms is not None:
-        return run.elapsed_ms / 1000
-    if run.start_time and run.end_time:
-        start, end = _parse_time(run.start_time), _parse_time(run.end_time)
-        if start is not None and end is not None:
-            return end - start
-    return None
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 3)

@@ -72,4 +72,13 @@ class HexApiError(HexActionError):
 
 
 class Interrupted(BaseException):
-    """Raised inside an interruptible wait when SIGINT or SIGTERM arrives."""
+    """Raised inside an interruptible wait when SIGINT or SIGTERM arrives.
+
+    A BaseException, so that no `except Exception` in requests or urllib3 swallows it.
+    `in_request` is False when it came while waiting between attempts: the request was then
+    not on its way to Hex, which matters for a run start (no run can be half-made).
+    """
+
+    def __init__(self, *, in_request: bool = True) -> None:
+        super().__init__()
+        self.in_request = in_request

@@ -99,8 +99,9 @@ class GitHub:
         self._write(f"::stop-commands::{token}\n{self.redact(text)}\n::{token}::\n")
 
     def debug(self, text: str) -> None:
-        """A line shown only when step debug logging is on."""
-        self._write(f"::debug::{escape_data(self.redact(text))}\n")
+        """A line the runner shows only when step debug logging is on; elsewhere only with RUNNER_DEBUG=1."""
+        if self.on_github or self.debug_enabled:
+            self._write(f"::debug::{escape_data(self.redact(text))}\n")
 
     def annotate(self, level: str, message: str, title: str | None = None) -> None:
         """An `error`, `warning` or `notice` annotation (escaped: the message cannot inject commands)."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from hex_action.engine import StepResult
 from hex_action.github import GitHub
 from hex_action.inputs import format_duration
+from hex_action.outcome import StepResult
 from hex_action.status import HEX_TERMINAL, Status
 
 _ICONS = {
@@ -60,6 +60,10 @@ class Reporter:
     def warning(self, text: str) -> None:
         """A warning annotation."""
         self.github.annotate("warning", text, title="hex-action")
+
+    def debug(self, text: str) -> None:
+        """A line shown only in a debug re-run (step debug logging on)."""
+        self.github.debug(text)
 
     def _note_trace(self, result: StepResult) -> None:
         if result.trace_id:

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from hex_action.client import HexClient
 from hex_action.clock import Clock
 from hex_action.engine import Engine, StepResult
+from hex_action.errors import EXIT_FAILURE, EXIT_OK
 from hex_action.github import GitHub
 from hex_action.inputs import format_duration
 from hex_action.report import Reporter, overall_status, results_json, summary_markdown
@@ -20,8 +21,6 @@ from hex_action.status import SUCCESS, Status
 
 def execute(settings: Settings, github: GitHub, cancel: CancelSignal, clock: Clock) -> int:
     """Run every step, report, and return the exit code."""
-    from hex_action.cli import exit_code  # noqa: PLC0415 - cli imports this module lazily
-
     client = HexClient(settings.api_base_url, settings.api_token, clock, wake=cancel.event)
     reporter = Reporter(github, pipeline=settings.pipeline)
     engine = Engine(settings, client, clock, cancel, reporter)
@@ -36,14 +35,14 @@ def execute(settings: Settings, github: GitHub, cancel: CancelSignal, clock: Clo
     problem: str | None = None
     try:
         results = engine.run()
-    except Exception as exc:
+    except Exception as exc:  # the engine has cancelled its runs; report, then fail
         problem = f"Unexpected error in hex-action: {type(exc).__name__}: {exc}"
         results = list(engine.results.values())
         for result in results:
             if not result.finished:
                 result.status = result.status or Status.CANCELLED
     total = clock.now() - started
-    status = overall_status(results) if problem is None else Status.CANCELLED
+    status = overall_status(results)  # what happened to the runs, even after an internal error
     succeeded = problem is None and status in SUCCESS
     _write_outputs(github, settings, results, status, total, client.last_trace_id or reporter.trace_id)
     github.summary(
@@ -113,3 +112,12 @@ def _verdict(
 
 def _seconds(value: float | None) -> str:
     return f"{(value or 0.0):.3f}".rstrip("0").rstrip(".")
+
+
+def exit_code(settings: Settings, succeeded: bool, started: bool) -> int:
+    """The exit code for an outcome, honouring `wait` and `fail-on-error`."""
+    if succeeded or not settings.fail_on_error:
+        return EXIT_OK
+    if not settings.wait and started:
+        return EXIT_OK
+    return EXIT_FAILURE

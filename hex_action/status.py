@@ -9,10 +9,11 @@ class Status(StrEnum):
     """Every status the action reports.
 
     The first six are Hex's `ProjectRunStatus` values. The rest are the action's own:
-    TIMED_OUT (the action gave up waiting), CANCELLED (the step was cancelled),
-    DRY_RUN (Hex validated a dry run), SKIPPED (a pipeline step whose needs failed),
-    NOT_STARTED (Hex refused to start the run; the error says why), INVALID_INPUT (the
-    inputs were invalid, so nothing was sent).
+    TIMED_OUT (the action gave up waiting), CANCELLED (the step was cancelled), DRY_RUN
+    (Hex validated a dry run), SKIPPED (a pipeline step whose needs failed), NOT_STARTED
+    (no run was started: Hex refused it, or the action failed first; the error says why),
+    INVALID_INPUT (the inputs were invalid, so nothing was sent), UNKNOWN (the run's status
+    could not be read: no such run, or no access; the error says why).
     """
 
     PENDING = "PENDING"
@@ -27,6 +28,7 @@ class Status(StrEnum):
     SKIPPED = "SKIPPED"
     NOT_STARTED = "NOT_STARTED"
     INVALID_INPUT = "INVALID_INPUT"
+    UNKNOWN = "UNKNOWN"
 
 
 #: Hex statuses after which a run never changes again.

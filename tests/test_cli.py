@@ -13,8 +13,9 @@ import responses
 from runner_parser import Command, process_output, read_output_file
 
 from hex_action import __version__
-from hex_action.cli import exit_code, main
+from hex_action.cli import main
 from hex_action.clock import FakeClock
+from hex_action.run import exit_code
 from hex_action.settings import DEFAULTS, Settings, load_settings
 from hex_action.signals import CancelSignal
 
@@ -259,3 +260,18 @@ def test_exit_code(
 ) -> None:
     settings = dataclasses.replace(base_settings, wait=wait, fail_on_error=fail_on_error)
     assert exit_code(settings, succeeded, started) == code
+
+
+def test_a_bug_while_reading_inputs_is_reported_with_outputs(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_http: responses.RequestsMock
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise TypeError("'<' not supported")
+
+    monkeypatch.setattr("hex_action.cli.load_settings", broken)
+    output = tmp_path / "output"
+    assert main([], environ={"HEX_API_TOKEN": TOKEN, "GITHUB_OUTPUT": str(output)}) == 1
+    out = capsys.readouterr().out
+    assert "::error title=hex-action failed::Unexpected error in hex-action while reading the inputs: TypeError" in out
+    assert read_output_file(output) == {"status": "NOT_STARTED", "results": "[]"}
+    assert len(no_http.calls) == 0

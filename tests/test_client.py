@@ -19,7 +19,9 @@ from hex_action import __version__
 from hex_action.client import (
     CANCEL_TIMEOUT,
     DEFAULT_RETRY_AFTER,
+    MAX_BACKOFF,
     READ_TIMEOUT,
+    START_BUSY_WAIT,
     START_TIMEOUT,
     HexClient,
     RunHandle,
@@ -224,6 +226,19 @@ def test_trigger_without_a_run_id_is_an_error(
     with pytest.raises(HexApiError, match="no runId") as caught:
         client.trigger_run(PROJECT, BODY)
     assert caught.value.trace_id == "t-1"
+    assert caught.value.maybe_started is True  # Hex accepted something: the engine looks the run up
+    assert len(sent(http, "POST")) == 1
+
+
+@pytest.mark.parametrize("status", [200, 201])
+def test_trigger_answered_with_a_body_that_is_not_json_may_have_started(
+    http: responses.RequestsMock, client: HexClient, status: int
+) -> None:
+    http.post(RUNS_URL, status=status, body="<html>ok</html>")
+    with pytest.raises(HexApiError, match="not JSON") as caught:
+        client.trigger_run(PROJECT, BODY)
+    assert caught.value.maybe_started is True
+    assert len(sent(http, "POST")) == 1
 
 
 # -- GetRunStatus and GetProjectRuns ---------------------------------------------------------
@@ -289,8 +304,9 @@ def test_list_runs_without_a_list_is_empty(
 
 def test_success_with_a_body_that_is_not_json_is_an_error(http: responses.RequestsMock, client: HexClient) -> None:
     http.get(RUN_URL, body="<html>maintenance</html>", status=200)
-    with pytest.raises(HexApiError, match="not JSON"):
+    with pytest.raises(HexApiError, match="not JSON") as caught:
         client.get_run(PROJECT, RUN)
+    assert caught.value.maybe_started is False
 
 
 # -- CancelRun -------------------------------------------------------------------------------
@@ -526,11 +542,92 @@ def test_start_is_not_retried_once_the_request_may_have_arrived(
     assert len(sent(http, "POST")) == 1
 
 
-def test_start_retries_are_bounded(http: responses.RequestsMock, client: HexClient) -> None:
+def test_start_503_is_retried_until_the_deadline_with_capped_backoff(
+    http: responses.RequestsMock, client: HexClient, clock: FakeClock
+) -> None:
+    # No kernel free may last minutes (until one of the user's 25 runs ends): within the
+    # action's timeout, waiting is what the user wants.
     http.post(RUNS_URL, status=503)
+    deadline = clock.now() + 3600.0
+    with pytest.raises(HexApiError) as caught:
+        client.trigger_run(PROJECT, BODY, deadline=deadline)
+    assert caught.value.status_code == 503
+    assert caught.value.maybe_started is False  # Hex documents that a 503 creates no run
+    posts = len(sent(http, "POST"))
+    assert posts == len(clock.sleeps) + 1
+    assert posts > 100  # 3600 s at 15 to 30 s apart, after the first quick ones
+    for attempt, slept in enumerate(clock.sleeps, start=1):
+        low, high = backoff_bounds(attempt)
+        assert low <= slept <= high <= MAX_BACKOFF
+    assert deadline - MAX_BACKOFF < clock.now() <= deadline  # gave up when the next wait passed it
+
+
+def test_start_503_honours_retry_after_until_the_deadline(
+    http: responses.RequestsMock, client: HexClient, clock: FakeClock
+) -> None:
+    http.post(RUNS_URL, status=503, headers={"Retry-After": "100"})
+    start = clock.now()
+    with pytest.raises(HexApiError) as caught:
+        client.trigger_run(PROJECT, BODY, deadline=start + 3600.0)
+    assert caught.value.status_code == 503
+    assert clock.sleeps == [100.0] * 36
+    assert len(sent(http, "POST")) == 37
+    assert clock.now() == start + 3600.0
+
+
+def test_start_429_is_retried_until_the_deadline(
+    http: responses.RequestsMock, client: HexClient, clock: FakeClock
+) -> None:
+    http.post(RUNS_URL, status=429, headers={"Retry-After": "5"})
+    start = clock.now()
+    with pytest.raises(HexApiError) as caught:
+        client.trigger_run(PROJECT, BODY, deadline=start + 60.0)
+    assert caught.value.status_code == 429
+    assert clock.sleeps == [5.0] * 12
+    assert len(sent(http, "POST")) == 13
+
+
+def test_start_503_then_a_free_kernel_starts_the_run(
+    http: responses.RequestsMock, client: HexClient, clock: FakeClock
+) -> None:
+    for _ in range(20):
+        http.post(RUNS_URL, status=503)
+    http.post(RUNS_URL, status=201, json=started_payload())
+    assert client.trigger_run(PROJECT, BODY, deadline=clock.now() + 3600.0).run_id == RUN
+    assert len(sent(http, "POST")) == 21
+
+
+def test_start_busy_retries_without_a_deadline_are_bounded(
+    http: responses.RequestsMock, client: HexClient, clock: FakeClock
+) -> None:
+    http.post(RUNS_URL, status=503)
+    start = clock.now()
     with pytest.raises(HexApiError) as caught:
         client.trigger_run(PROJECT, BODY)
     assert caught.value.status_code == 503
+    assert start + START_BUSY_WAIT - MAX_BACKOFF < clock.now() <= start + START_BUSY_WAIT
+    assert len(sent(http, "POST")) > 20
+
+
+def test_start_busy_answers_do_not_use_up_the_retries_of_unsent_connections(
+    http: responses.RequestsMock, client: HexClient, clock: FakeClock
+) -> None:
+    for _ in range(6):
+        http.post(RUNS_URL, status=503)
+    for _ in range(4):
+        http.post(RUNS_URL, body=refused(RUNS_URL))
+    http.post(RUNS_URL, status=201, json=started_payload())
+    assert client.trigger_run(PROJECT, BODY, deadline=clock.now() + 3600.0).run_id == RUN
+    assert len(sent(http, "POST")) == 11
+
+
+def test_start_unsent_connections_are_still_retried_five_times(
+    http: responses.RequestsMock, client: HexClient, clock: FakeClock
+) -> None:
+    http.post(RUNS_URL, body=refused(RUNS_URL))
+    with pytest.raises(HexApiError, match="Could not reach Hex") as caught:
+        client.trigger_run(PROJECT, BODY, deadline=clock.now() + 3600.0)
+    assert caught.value.maybe_started is False
     assert len(sent(http, "POST")) == 5
 
 

@@ -75,6 +75,7 @@ class Recorder:
     changes: list[tuple[str, str, str]] = field(default_factory=list)
     finished: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    debugs: list[str] = field(default_factory=list)
 
     def run_started(self, result: StepResult) -> None:
         self.started.append(result.name)
@@ -87,6 +88,9 @@ class Recorder:
 
     def warning(self, text: str) -> None:
         self.warnings.append(text)
+
+    def debug(self, text: str) -> None:
+        self.debugs.append(text)
 
 
 @dataclass
@@ -669,3 +673,89 @@ def test_a_lost_start_among_other_new_runs_touches_none(world: World) -> None:
     assert result.message is not None
     assert "2 recent runs of the project could be it" in result.message
     assert world.log("cancel") == [], "a run that may be someone else's is never cancelled"
+
+
+# -- every ending tells the truth, and leaves no run behind ---------------------------------------
+
+
+class Exploding(Recorder):
+    """An observer that fails when the run is first seen RUNNING (an unexpected error in the action)."""
+
+    def status_changed(self, result: StepResult, previous: str, waited: float) -> None:
+        super().status_changed(result, previous, waited)
+        if result.status == "RUNNING":
+            raise RuntimeError("boom")
+
+
+def test_an_unexpected_error_cancels_the_runs_in_flight(world: World) -> None:
+    world.sim.configure_project(P1, pending_seconds=1, running_seconds=600)
+    world.observer = Exploding()
+    with pytest.raises(RuntimeError, match="boom"):
+        world.run(single(use_run_history="false"))
+    (delete,) = world.log("cancel")
+    assert delete["status"] == 204
+    assert world.runs()[0]["status"] == "KILLED"
+    assert world.engine is not None
+    (result,) = world.engine.results.values()
+    assert result.status == Status.CANCELLED
+    assert result.message is not None
+    assert "internal error" in result.message
+
+
+def test_a_run_that_ends_just_before_the_timeout_is_reported_as_it_ended(world: World) -> None:
+    # Reads at 2, 4, 6 and 9 s see RUNNING; the run ends at 9.5 s; the next read would be at 13.5 s.
+    world.sim.configure_project(P1, pending_seconds=0, running_seconds=9.5)
+    (result,) = world.run(single(timeout="10s", use_run_history="false"))
+    assert result.status == Status.COMPLETED, result.message
+    assert world.log("cancel") == [], "a run that completed is not cancelled"
+    assert world.times("status")[-1] == pytest.approx(world.t0 + 10), "one last look at the deadline"
+
+
+def test_passing_read_failures_do_not_end_the_wait(world: World) -> None:
+    world.sim.configure_project(P1, pending_seconds=1, running_seconds=120)
+    world.sim.add_fault(Fault("GET", STATUS_PATH, 502, count=8))  # more than the client's retries
+    (result,) = world.run(single(use_run_history="false"))
+    assert result.status == Status.COMPLETED
+    assert world.log("cancel") == []
+    assert sum("are failing, still waiting" in w for w in world.observer.warnings) == 1
+
+
+def test_a_run_id_hex_does_not_know_is_unknown_and_not_cancelled(world: World) -> None:
+    (result,) = world.run(single(run_id="0b9a3c52-6f1e-4a8d-9c7b-2e5f8d1a4b63"))
+    assert result.status == Status.UNKNOWN
+    assert result.message is not None
+    assert "nothing was cancelled" in result.message
+    assert world.log("cancel") == []
+    assert world.log("start") == []
+
+
+@pytest.mark.parametrize(("cancel_on_timeout", "deletes"), [("true", 1), ("false", 0)])
+def test_unreadable_status_is_unknown_and_cancelled_as_on_timeout(
+    world: World, cancel_on_timeout: str, deletes: int
+) -> None:
+    world.sim.configure_project(P1, pending_seconds=1, running_seconds=600)
+    world.sim.add_fault(Fault("GET", STATUS_PATH, 403, count=1))
+    (result,) = world.run(single(use_run_history="false", cancel_on_timeout=cancel_on_timeout))
+    assert result.status == Status.UNKNOWN
+    assert result.message is not None
+    assert result.message.startswith("Could not read the run's status: Hex answered 403")
+    assert len(world.log("cancel")) == deletes
+
+
+def test_wait_false_never_cancels_a_run_whose_status_it_cannot_read(world: World) -> None:
+    world.sim.add_fault(Fault("GET", STATUS_PATH, 403, count=1))
+    (result,) = world.run(single(wait="false"))
+    assert result.status == Status.UNKNOWN
+    assert result.run_id is not None
+    assert world.log("cancel") == []
+
+
+def test_a_cancel_refused_because_the_run_had_ended_reports_the_end(world: World) -> None:
+    # The run completes at 31 s; the cancel comes at 31.5 s, before any read has seen the end.
+    world.sim.configure_project(P1, pending_seconds=1, running_seconds=30)
+    world.clock.at(world.t0 + 31.5, lambda: world.cancel.request("SIGTERM"))
+    (result,) = world.run(single(use_run_history="false"))
+    (delete,) = world.log("cancel")
+    assert delete["status"] == 422, "Hex refuses to cancel a run that has ended"
+    assert result.status == Status.COMPLETED, result.message
+    assert world.runs()[0]["status"] == "COMPLETED"

@@ -28,6 +28,8 @@ from runner_parser import (
 from hex_action import github as github_module
 from hex_action.github import GitHub, escape_data, escape_property, format_output
 
+ON_GITHUB = {"GITHUB_ACTIONS": "true"}
+
 HOSTILE_VALUES = [
     "plain",
     "",
@@ -273,7 +275,7 @@ def test_set_output_appends_to_github_output(tmp_path: Path) -> None:
 
 def test_outputs_go_to_stdout_when_github_output_is_unset() -> None:
     stream = io.StringIO()
-    gh = GitHub({}, stream)
+    gh = GitHub(ON_GITHUB, stream)
     gh.set_output("run-id", "r-1")
     gh.set_output("run-id", "r-1")  # unchanged: said once
     gh.set_output("status", "RUNNING")
@@ -284,7 +286,7 @@ def test_outputs_go_to_stdout_when_github_output_is_unset() -> None:
 
 def test_quiet_outputs_print_nothing_but_are_kept() -> None:
     stream = io.StringIO()
-    gh = GitHub({}, stream)
+    gh = GitHub(ON_GITHUB, stream)
     gh.quiet_outputs = True
     gh.set_output("status", "COMPLETED")
     assert stream.getvalue() == ""
@@ -313,7 +315,7 @@ def test_escaping_round_trips_through_the_runner_unescape(text: str) -> None:
 
 def test_annotation_exact_text_and_as_the_runner_reads_it() -> None:
     stream = io.StringIO()
-    GitHub({}, stream).annotate("error", "bad\nthing 100%", title="Invalid input 'x': y, z")
+    GitHub(ON_GITHUB, stream).annotate("error", "bad\nthing 100%", title="Invalid input 'x': y, z")
     assert stream.getvalue() == "::error title=Invalid input 'x'%3A y%2C z::bad%0Athing 100%25\n"
     assert process_output(stream.getvalue()).commands == [
         Command("error", {"title": "Invalid input 'x': y, z"}, "bad\nthing 100%")
@@ -322,7 +324,7 @@ def test_annotation_exact_text_and_as_the_runner_reads_it() -> None:
 
 def test_annotation_without_title() -> None:
     stream = io.StringIO()
-    GitHub({}, stream).annotate("warning", "careful")
+    GitHub(ON_GITHUB, stream).annotate("warning", "careful")
     assert stream.getvalue() == "::warning::careful\n"
 
 
@@ -342,7 +344,7 @@ HEX_MESSAGES = [
 @pytest.mark.parametrize("message", HEX_MESSAGES)
 def test_hex_text_in_an_annotation_stays_one_command(message: str) -> None:
     stream = io.StringIO()
-    GitHub({}, stream).annotate("error", message, title="Hex ERRORED")
+    GitHub(ON_GITHUB, stream).annotate("error", message, title="Hex ERRORED")
     assert stream.getvalue().count("\n") == 1
     assert "\r" not in stream.getvalue()
     assert process_output(stream.getvalue()).commands == [Command("error", {"title": "Hex ERRORED"}, message)]
@@ -351,14 +353,14 @@ def test_hex_text_in_an_annotation_stays_one_command(message: str) -> None:
 @pytest.mark.parametrize("message", HEX_MESSAGES)
 def test_hex_text_in_a_debug_line_stays_one_command(message: str) -> None:
     stream = io.StringIO()
-    GitHub({}, stream).debug(message)
+    GitHub(ON_GITHUB, stream).debug(message)
     assert process_output(stream.getvalue()).commands == [Command("debug", {}, message)]
 
 
 @pytest.mark.parametrize("message", HEX_MESSAGES)
 def test_untrusted_text_runs_no_command_and_commands_resume_after(message: str) -> None:
     stream = io.StringIO()
-    gh = GitHub({}, stream)
+    gh = GitHub(ON_GITHUB, stream)
     gh.untrusted(message)
     gh.annotate("error", "after")
     processor = process_output(stream.getvalue())
@@ -370,7 +372,7 @@ def test_untrusted_text_runs_no_command_and_commands_resume_after(message: str) 
 
 def test_untrusted_uses_a_fresh_random_token_that_is_no_command() -> None:
     stream = io.StringIO()
-    gh = GitHub({}, stream)
+    gh = GitHub(ON_GITHUB, stream)
     gh.untrusted("one")
     gh.untrusted("two")
     tokens = re.findall(r"^::stop-commands::(.*)$", stream.getvalue(), flags=re.MULTILINE)
@@ -385,14 +387,14 @@ def test_untrusted_uses_a_fresh_random_token_that_is_no_command() -> None:
 
 def test_plain_log_lines_are_written_as_is() -> None:
     stream = io.StringIO()
-    GitHub({}, stream).line("Status RUNNING after 3s")
+    GitHub(ON_GITHUB, stream).line("Status RUNNING after 3s")
     assert stream.getvalue() == "Status RUNNING after 3s\n"
 
 
 @pytest.mark.parametrize("message", HEX_MESSAGES)
 def test_log_lines_quoting_hex_cannot_inject_commands(message: str) -> None:
     stream = io.StringIO()
-    gh = GitHub({}, stream)
+    gh = GitHub(ON_GITHUB, stream)
     gh.line(f"Started run r-1: {message}")
     gh.line(message)
     processor = process_output(stream.getvalue())
@@ -408,7 +410,7 @@ def test_add_secret_masks_first_and_redacts_everything_after(tmp_path: Path) -> 
     secret = "hx-Secret%Token"
     output, summary = tmp_path / "output", tmp_path / "summary"
     stream = io.StringIO()
-    gh = GitHub({"GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary)}, stream)
+    gh = GitHub({**ON_GITHUB, "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary)}, stream)
     gh.add_secret(secret)
     gh.add_secret(secret)  # once is enough
     gh.line(f"token is {secret}")
@@ -434,7 +436,7 @@ def test_add_secret_masks_first_and_redacts_everything_after(tmp_path: Path) -> 
 
 def test_add_secret_with_newline_is_one_mask_command() -> None:
     stream = io.StringIO()
-    gh = GitHub({}, stream)
+    gh = GitHub(ON_GITHUB, stream)
     gh.add_secret("line1\nline2")
     assert stream.getvalue() == "::add-mask::line1%0Aline2\n"
     assert process_output(stream.getvalue()).commands == [Command("add-mask", {}, "line1\nline2")]
@@ -442,7 +444,7 @@ def test_add_secret_with_newline_is_one_mask_command() -> None:
 
 def test_empty_secret_prints_nothing() -> None:
     stream = io.StringIO()
-    gh = GitHub({}, stream)
+    gh = GitHub(ON_GITHUB, stream)
     gh.add_secret("")
     gh.line("text")
     assert stream.getvalue() == "text\n"
@@ -480,6 +482,13 @@ def test_environment_flags() -> None:
 def test_a_closed_stdout_does_not_crash() -> None:
     stream = io.StringIO()
     stream.close()
-    gh = GitHub({}, stream)
+    gh = GitHub(ON_GITHUB, stream)
     gh.line("nobody listens")
     gh.annotate("error", "still fine")
+
+
+def test_debug_lines_only_on_github_or_with_runner_debug() -> None:
+    for environ, shown in (({}, False), ({"RUNNER_DEBUG": "1"}, True), (ON_GITHUB, True)):
+        stream = io.StringIO()
+        GitHub(environ, stream).debug("status read")
+        assert (stream.getvalue() == "::debug::status read\n") is shown, environ

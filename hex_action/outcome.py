@@ -1,0 +1,63 @@
+"""What happens to each step, as the engine reports it: `StepResult` and the `Observer` protocol."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from hex_action.status import SUCCESS
+
+
+@dataclass
+class StepResult:
+    """What happened to one step, filled in as it happens."""
+
+    name: str
+    project_id: str
+    run_id: str | None = None
+    run_url: str | None = None
+    status: str = ""
+    elapsed_seconds: float | None = None
+    trace_id: str | None = None
+    project_version: str | None = None
+    #: What went wrong, in words for the user (Hex's own words included); None on success.
+    message: str | None = None
+    #: Wall-clock time of the trigger, and its rank among the steps started.
+    started_at: float | None = None
+    start_order: int | None = None
+    finished: bool = False
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether this step's outcome counts as success."""
+        return self.status in SUCCESS
+
+    def as_output(self) -> dict[str, Any]:
+        """The step's entry in the `results` output."""
+        return {
+            "name": self.name,
+            "project-id": self.project_id,
+            "run-id": self.run_id,
+            "run-url": self.run_url,
+            "status": self.status or None,
+            "elapsed-seconds": None if self.elapsed_seconds is None else round(self.elapsed_seconds, 3),
+        }
+
+
+class Observer(Protocol):
+    """Receives the engine's events as they happen (the report layer implements it)."""
+
+    def run_started(self, result: StepResult) -> None:
+        """A run was started (or attached); run id and URL are known."""
+
+    def status_changed(self, result: StepResult, previous: str, waited: float) -> None:
+        """A status read returned a status other than the previous one."""
+
+    def step_finished(self, result: StepResult) -> None:
+        """A step reached its final outcome."""
+
+    def warning(self, text: str) -> None:
+        """Something the user should know that does not end the step."""
+
+    def debug(self, text: str) -> None:
+        """Detail for a debug re-run (every status read, for instance)."""

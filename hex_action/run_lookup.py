@@ -1,0 +1,97 @@
+"""Reading a project's recent runs: their durations (history), and runs a lost start may have made."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from hex_action.client import HexClient, RunState
+from hex_action.errors import HexApiError, Interrupted
+from hex_action.status import Status
+
+#: How many recent runs a lookup asks for.
+LOOKUP_LIMIT = 10
+#: Clock difference allowed between this machine and Hex when matching a run's start time.
+CLOCK_SKEW = 5.0
+CHECK_RUNS = "check the project's runs in Hex."
+
+
+@dataclass(frozen=True)
+class NewRuns:
+    """Runs of a project that began after a start request whose answer never arrived.
+
+    Hex has no idempotency key, so such a start is never retried (that could start a
+    second run). Exactly one new run is taken as the one it made; none means Hex made
+    none; several (another workflow started the same project) cannot be told apart.
+    """
+
+    candidates: list[RunState] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def only(self) -> RunState | None:
+        """The run the lost start made, when exactly one new run can be it."""
+        return self.candidates[0] if self.error is None and len(self.candidates) == 1 else None
+
+    def describe(self) -> str:
+        """What the lookup found, for a message to the user (when `only` is None)."""
+        if self.error is not None:
+            return f"Hex may have started the run, and looking for it failed ({self.error}): {CHECK_RUNS}"
+        if not self.candidates:
+            return "No new run appeared among the project's recent API runs: Hex did not start one."
+        return (
+            f"Hex may have started the run: {len(self.candidates)} recent runs of the project could be it, "
+            f"so none was followed or cancelled: {CHECK_RUNS}"
+        )
+
+
+def find_new_runs(
+    client: HexClient,
+    project_id: str,
+    since: float,
+    known: set[str],
+    *,
+    deadline: float,
+    interruptible: bool = True,
+) -> NewRuns:
+    """The project's API runs, of any status, that began after wall time `since` and are not in `known`."""
+    try:
+        runs = client.list_runs(
+            project_id, status=None, limit=LOOKUP_LIMIT, deadline=deadline, interruptible=interruptible
+        )
+    except HexApiError as exc:
+        return NewRuns(error=exc.detail)
+    except Interrupted:
+        return NewRuns(error="the step was cancelled meanwhile")
+    return NewRuns([r for r in runs if r.run_id not in known and began_after(r, since - CLOCK_SKEW)])
+
+
+def began_after(run: RunState, wall: float) -> bool:
+    """Whether a listed run began after `wall`.
+
+    A run still PENDING has no start time yet, so it counts as new: it may also be another
+    workflow's run waiting for a kernel, which is why several candidates are left alone.
+    """
+    if run.start_time is None:
+        return run.status == Status.PENDING
+    start = parse_time(run.start_time)
+    return start is not None and start >= wall
+
+
+def run_duration(run: RunState) -> float | None:
+    """A completed run's duration in seconds, from elapsedTime or the start and end times."""
+    if run.elapsed_ms is not None:
+        return run.elapsed_ms / 1000
+    if run.start_time and run.end_time:
+        start, end = parse_time(run.start_time), parse_time(run.end_time)
+        if start is not None and end is not None:
+            return end - start
+    return None
+
+
+def parse_time(text: str) -> float | None:
+    """Epoch seconds from Hex's ISO-8601 UTC timestamps (`2026-01-01T00:00:00.000Z`)."""
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
