@@ -302,11 +302,17 @@ class HexClient:
         return (min(timeout[0], left), min(timeout[1], left))
 
     def _pause(self, seconds: float, interruptible: bool) -> None:
-        if interruptible:
-            if self._clock.sleep(seconds, self._wake):
-                raise Interrupted
-        else:
+        if not interruptible:
             self._clock.sleep(seconds)
+            return
+        # Between attempts nothing is on its way to Hex: for a run start, the answers so far
+        # said no run was made, so a cancel now leaves none behind (Interrupted.in_request).
+        try:
+            woken = self._clock.sleep(seconds, self._wake)
+        except Interrupted:  # raised by the signal handler during the sleep
+            raise Interrupted(in_request=False) from None
+        if woken:
+            raise Interrupted(in_request=False)
 
     def _pause_until(self, when: float, deadline: float | None, interruptible: bool, kind: str) -> None:
         now = self._clock.now()

@@ -766,6 +766,52 @@ def test_cancel_signal_interrupts_a_retry_sleep(http: responses.RequestsMock) ->
     assert len(sent(http)) == 1
 
 
+def test_cancel_signal_during_a_start_retry_wait_says_no_request_was_on_its_way(
+    http: responses.RequestsMock,
+) -> None:
+    wake = threading.Event()
+    client = HexClient(BASE, TOKEN, SignalDuringSleep(wake), wake=wake, rng=random.Random(1))
+    http.post(RUNS_URL, status=503)
+    http.post(RUNS_URL, status=201, json=started_payload())
+    with pytest.raises(Interrupted) as caught:
+        client.trigger_run(PROJECT, BODY, deadline=3600.0)
+    assert caught.value.in_request is False  # the engine then knows Hex made no run
+    assert len(sent(http, "POST")) == 1
+
+
+class HandlerRaisesDuringSleep(FakeClock):
+    """A clock whose sleep is cut short by the signal handler raising `Interrupted` (in an interruptible block)."""
+
+    def sleep(self, seconds: float, wake: threading.Event | None = None) -> bool:
+        raise Interrupted
+
+
+def test_signal_handler_raising_during_a_retry_wait_says_no_request_was_on_its_way(
+    http: responses.RequestsMock,
+) -> None:
+    client = HexClient(BASE, TOKEN, HandlerRaisesDuringSleep(), wake=threading.Event(), rng=random.Random(1))
+    http.post(RUNS_URL, status=429, headers={"Retry-After": "5"})
+    with pytest.raises(Interrupted) as caught:
+        client.trigger_run(PROJECT, BODY, deadline=3600.0)
+    assert caught.value.in_request is False
+    assert len(sent(http, "POST")) == 1
+
+
+class SignalDuringRequest(requests.Session):
+    """A session in which the signal handler raises `Interrupted` while the request is under way."""
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:
+        raise Interrupted
+
+
+def test_signal_during_the_request_itself_may_have_reached_hex(clock: FakeClock) -> None:
+    client = HexClient(BASE, TOKEN, clock, wake=threading.Event(), session=SignalDuringRequest())
+    with pytest.raises(Interrupted) as caught:
+        client.trigger_run(PROJECT, BODY)
+    assert caught.value.in_request is True
+    assert client.counts["start"] == 1
+
+
 def test_cancel_signal_interrupts_a_rate_limit_wait(http: responses.RequestsMock, clock: FakeClock) -> None:
     wake = threading.Event()
     wake.set()
