@@ -1,4 +1,9 @@
-"""The action's exceptions; `cli.main` turns each into an exit code in one place."""
+"""The action's exceptions and exit codes.
+
+An `InputError` ends the action before any request, with exit code 2 (`cli.main`). A
+`HexApiError` is handled by the engine as part of a step's outcome, which `run.exit_code`
+turns into the exit code. The exceptions carry no exit codes themselves.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,7 @@ EXIT_INPUT_ERROR = 2
 
 
 class HexActionError(Exception):
-    """Base class: anything that ends the action with a message for the user."""
-
-    exit_code = EXIT_FAILURE
-    title = "hex-action failed"
+    """Base class: anything that ends the action, or a step of it, with a message for the user."""
 
 
 @dataclass(frozen=True)
@@ -31,22 +33,17 @@ class InputProblem:
 class InputError(HexActionError):
     """Invalid inputs, found before any request is sent (exit code 2)."""
 
-    exit_code = EXIT_INPUT_ERROR
-    title = "Invalid input"
-
     def __init__(self, problems: list[InputProblem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
 
 class HexApiError(HexActionError):
-    """Hex answered with an error, or could not be reached (exit code 1).
+    """Hex answered with an error, or could not be reached.
 
     The message carries Hex's own words, its traceId and the likely fix. It never
     contains the API token: `client.HexClient` redacts it before raising.
     """
-
-    title = "Hex API error"
 
     def __init__(
         self,
@@ -58,7 +55,8 @@ class HexApiError(HexActionError):
     ) -> None:
         self.status_code = status_code
         #: For a run start: Hex may have created the run although the call failed
-        #: (a 500 or a lost answer), so the action must look for it rather than assume not.
+        #: (a 500, a lost answer, a 2xx answer without a runId), so the action must look
+        #: for it rather than assume not.
         self.maybe_started = False
         self.trace_id = trace_id
         self.hint = hint
