@@ -19,8 +19,9 @@ roughly when the run ends, and spends its reads there:
   fastest, but a slow query or a busy kernel can hold it up. One outlier in the history
   must not keep a run at the window's rate for long, so the window stays within a tenth
   of the expected duration (the median) before it and 15% after it.
-* Before the window: sparse reads, each at most max(`poll-interval`, a tenth of the
-  expected duration) after the one before, so an early failure is still noticed. The gaps
+* Before the window: sparse reads, each at most a tenth of the expected duration (5 minutes
+  at most), or `poll-interval` if longer, after the one before, so an early failure is still
+  noticed. The gaps
   are divided evenly so that a read lands exactly on the window's grid, and on the last
   stretch none is longer than half the distance left (or 16 s, if longer): the reads
   close in where an early end is likelier, without piling up. No quick first reads and
@@ -49,9 +50,14 @@ GROWTH = 0.5
 #: Jitter applied to backoff gaps above the floor, so parallel jobs do not read in lockstep.
 JITTER = 0.1
 
-#: With history, the longest gap before the window is this share of the expected duration
-#: (or `poll-interval`, when longer): a run that fails early is still noticed.
+#: With history, the longest gap before the window is this share of the expected duration,
+#: up to MAX_HISTORY_GAP (or `poll-interval`, when longer): a run that fails early is still noticed.
 HISTORY_GAP_SHARE = 0.1
+#: The trade-off is reads against how late an early failure is seen. Up to 1 h runs the cap
+#: costs little: a 1 h run takes 17 reads before the window instead of 15. A 10 h run would
+#: take 18 with gaps of a tenth (1 h), and see a failure up to an hour late; with 5 minutes it
+#: takes 123, about 12 an hour (Hex allows 1,800 an hour), and sees it within 5 minutes.
+MAX_HISTORY_GAP = 300.0
 #: Gaps before the window are at most half the distance left to it, or this, if longer.
 APPROACH_MIN_GAP = 16.0
 #: The gap between reads in the window: the end is noticed 2 s after it on average.
@@ -146,7 +152,7 @@ class PollSchedule:
     def _approach(self, p: Prediction, elapsed: float) -> float:
         """Before the window: even gaps, so that a read lands on the window's first read."""
         remaining = p.first_read - elapsed
-        cap = max(self.poll_interval, HISTORY_GAP_SHARE * p.expected)
+        cap = max(self.poll_interval, min(HISTORY_GAP_SHARE * p.expected, MAX_HISTORY_GAP))
         longest = min(cap, max(APPROACH_MIN_GAP, remaining / 2))
         reads = max(1, math.ceil(remaining / longest - EPSILON))
         # Never under the floor: when the window's first read is closer than that (a read the

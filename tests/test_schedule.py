@@ -13,6 +13,7 @@ from hex_action.schedule import (
     FLOOR,
     HISTORY_GAP_SHARE,
     JITTER,
+    MAX_HISTORY_GAP,
     WINDOW_GAP,
     PollSchedule,
     Prediction,
@@ -66,6 +67,7 @@ HISTORIES = [
     [120.0, 120.0, 900.0],
     [58.2, 61.0, 59.4, 57.1, 62.3, 60.5, 58.8, 59.9, 61.7, 60.2],  # ten runs, as the engine reads
     [1.0, 2.0],
+    [36000.0, 34200.0, 37800.0],  # 10 h: a tenth of it would be an hour between reads
 ]
 #: Where a walk with history begins: the history read (just after the trigger), or a read the
 #: shared read budget delayed.
@@ -213,7 +215,7 @@ def history_walk(schedule: PollSchedule, until: float, start: float) -> tuple[li
 
 def cap_before_window(schedule: PollSchedule) -> float:
     assert schedule.prediction is not None
-    return max(schedule.poll_interval, HISTORY_GAP_SHARE * schedule.prediction.expected)
+    return max(schedule.poll_interval, min(HISTORY_GAP_SHARE * schedule.prediction.expected, MAX_HISTORY_GAP))
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -270,7 +272,7 @@ def test_with_history_reads_land_on_the_window_and_then_come_every_window_gap(
 @pytest.mark.parametrize("start", STARTS)
 @pytest.mark.parametrize("durations", HISTORIES)
 @pytest.mark.parametrize("poll_interval", INTERVALS)
-def test_with_history_reads_before_the_window_are_at_most_poll_interval_or_a_tenth_apart(
+def test_with_history_reads_before_the_window_are_at_most_poll_interval_or_a_capped_tenth_apart(
     start: float, durations: list[float], poll_interval: float
 ) -> None:
     schedule = with_history(durations, poll_interval, seed=0)
@@ -279,7 +281,29 @@ def test_with_history_reads_before_the_window_are_at_most_poll_interval_or_a_ten
     times, steps = history_walk(schedule, until=p.first_read, start=start)
     before = [gap for at, gap in zip([start, *times], steps, strict=False) if at < p.first_read - 1e-6]
     assert all(FLOOR <= gap <= cap_before_window(schedule) + 1e-9 for gap in before)
-    assert all(gap <= max(poll_interval, 0.1 * p.expected) + 1e-9 for gap in before)
+    assert all(gap <= max(poll_interval, 0.1 * p.expected, FLOOR) + 1e-9 for gap in before)
+    assert all(gap <= max(poll_interval, 300.0) + 1e-9 for gap in before)
+
+
+@pytest.mark.parametrize("poll_interval", [15.0, 60.0])
+def test_with_a_long_history_reads_before_the_window_are_five_minutes_apart(poll_interval: float) -> None:
+    # A 10 h run: a tenth would be an hour, and an early failure seen up to an hour late.
+    schedule = with_history([36000.0, 34200.0, 37800.0], poll_interval, seed=0)
+    p = schedule.prediction
+    assert p is not None
+    times, steps = history_walk(schedule, until=p.first_read, start=0.3)
+    # Even gaps just under the cap, so that a read lands on the window's grid, then closing in.
+    assert 290.0 < steps[0] == pytest.approx(max(steps))
+    assert max(steps) <= 300.0
+    assert times[-1] == pytest.approx(p.first_read)
+    assert len(steps) == 114  # 1 h gaps: 18
+
+
+def test_a_poll_interval_above_five_minutes_still_bounds_the_gaps_with_history() -> None:
+    # The cap bounds the share of the expected duration, not the user's own poll-interval.
+    schedule = with_history([36000.0, 34200.0, 37800.0], 600.0, seed=0)
+    assert schedule.prediction is not None
+    assert 580.0 < schedule.next_delay(0.3) <= 600.0
 
 
 @pytest.mark.parametrize("start", STARTS)
