@@ -16,7 +16,7 @@ from hex_action import __version__
 from hex_action.clock import Clock, SystemClock
 from hex_action.errors import EXIT_FAILURE, EXIT_INPUT_ERROR, InputError
 from hex_action.github import GitHub
-from hex_action.settings import DEFAULTS, load_settings, read_inputs
+from hex_action.settings import DEFAULTS, api_token, load_settings, read_inputs
 from hex_action.signals import CancelSignal
 from hex_action.status import Status
 
@@ -68,7 +68,7 @@ def main(
 
     values = read_inputs(environ)
     values.update({name: value.strip() for name, value in args.items() if value is not None and value.strip()})
-    token = values["api-token"] or environ.get("HEX_API_TOKEN", "").strip()
+    token = api_token(values, environ)
     github.add_secret(token)  # the first line printed
 
     try:
