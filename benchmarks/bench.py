@@ -46,7 +46,8 @@ import requests  # noqa: E402
 
 from hex_action.client import HexClient  # noqa: E402
 from hex_action.clock import FakeClock, SystemClock  # noqa: E402
-from hex_action.engine import HISTORY_LIMIT, Engine, StepResult  # noqa: E402
+from hex_action.engine import Engine, StepResult  # noqa: E402
+from hex_action.run_lookup import LOOKUP_LIMIT  # noqa: E402
 from hex_action.settings import load_settings  # noqa: E402
 from hex_action.signals import CancelSignal  # noqa: E402
 from hex_action.sim_transport import simulated_session  # noqa: E402
@@ -59,7 +60,7 @@ PENDING = 1.0
 #: The baseline reads the status every this many seconds after the trigger.
 BASELINE_GAP = 5.0
 #: Prior completed runs seeded as history, by default: as many as the action reads.
-HISTORY_RUNS = HISTORY_LIMIT
+HISTORY_RUNS = LOOKUP_LIMIT
 #: (label, nominal seconds, real processes?)
 DURATIONS: tuple[tuple[str, float, bool], ...] = (
     ("10 s", 10.0, True),

@@ -43,6 +43,9 @@ DEFAULT_RETRY_AFTER = 60.0
 START_BUSY_WAIT = 600.0
 #: The longest backoff between two retries, before jitter.
 MAX_BACKOFF = 30.0
+#: The longest backoff between two starts refused for want of a kernel (503): at most about 40
+#: retries an hour, leaving part of the token's 60 starts an hour to other steps.
+START_BUSY_BACKOFF = 120.0
 MAX_ERROR_TEXT = 500
 
 _HINTS = {
@@ -279,7 +282,10 @@ class HexClient:
                     if limiter is not None:
                         limiter.pause_until(self._clock.now() + retry_after)
                 last_error = self._api_error(response)
-                wait = retry_after if retry_after is not None else self._backoff(attempt)
+                # A start waiting for a free kernel backs off further: each retry spends one of
+                # the token's 60 starts an hour, which the other steps of a pipeline need too.
+                cap = START_BUSY_BACKOFF if kind == "start" else MAX_BACKOFF
+                wait = retry_after if retry_after is not None else self._backoff(attempt, cap)
                 if deadline is not None and self._clock.now() + wait > deadline:
                     raise last_error
                 self._pause(wait, interruptible)
@@ -290,9 +296,9 @@ class HexClient:
             self._pause(wait, interruptible)
         raise AssertionError("unreachable: every attempt returns, raises or retries")  # pragma: no cover
 
-    def _backoff(self, attempt: int) -> float:
-        # Exponential up to MAX_BACKOFF, with jitter so that parallel jobs do not retry in lockstep.
-        base = min(MAX_BACKOFF, 2.0 ** min(attempt - 1, 16))
+    def _backoff(self, attempt: int, cap: float = MAX_BACKOFF) -> float:
+        # Exponential up to `cap`, with jitter so that parallel jobs do not retry in lockstep.
+        base = min(cap, 2.0 ** min(attempt - 1, 16))
         return base / 2 + self._rng.uniform(0, base / 2)
 
     def _bounded_timeout(self, timeout: tuple[float, float], deadline: float | None) -> tuple[float, float]:

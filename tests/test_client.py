@@ -21,6 +21,7 @@ from hex_action.client import (
     DEFAULT_RETRY_AFTER,
     MAX_BACKOFF,
     READ_TIMEOUT,
+    START_BUSY_BACKOFF,
     START_BUSY_WAIT,
     START_TIMEOUT,
     HexClient,
@@ -142,8 +143,8 @@ def call_every_endpoint(http: responses.RequestsMock, client: HexClient) -> None
     client.cancel_run(PROJECT, RUN)
 
 
-def backoff_bounds(attempt: int) -> tuple[float, float]:
-    base = min(30.0, 2.0 ** (attempt - 1))
+def backoff_bounds(attempt: int, cap: float = MAX_BACKOFF) -> tuple[float, float]:
+    base = min(cap, 2.0 ** min(attempt - 1, 16))
     return base / 2, base
 
 
@@ -555,11 +556,13 @@ def test_start_503_is_retried_until_the_deadline_with_capped_backoff(
     assert caught.value.maybe_started is False  # Hex documents that a 503 creates no run
     posts = len(sent(http, "POST"))
     assert posts == len(clock.sleeps) + 1
-    assert posts > 100  # 3600 s at 15 to 30 s apart, after the first quick ones
+    # 3600 s at 60 to 120 s apart after the first quick ones: some of the token's 60 starts an
+    # hour are left for other steps.
+    assert 30 < posts < 60
     for attempt, slept in enumerate(clock.sleeps, start=1):
-        low, high = backoff_bounds(attempt)
-        assert low <= slept <= high <= MAX_BACKOFF
-    assert deadline - MAX_BACKOFF < clock.now() <= deadline  # gave up when the next wait passed it
+        low, high = backoff_bounds(attempt, START_BUSY_BACKOFF)
+        assert low <= slept <= high <= START_BUSY_BACKOFF
+    assert deadline - START_BUSY_BACKOFF < clock.now() <= deadline  # gave up when the next wait passed it
 
 
 def test_start_503_honours_retry_after_until_the_deadline(
@@ -605,8 +608,8 @@ def test_start_busy_retries_without_a_deadline_are_bounded(
     with pytest.raises(HexApiError) as caught:
         client.trigger_run(PROJECT, BODY)
     assert caught.value.status_code == 503
-    assert start + START_BUSY_WAIT - MAX_BACKOFF < clock.now() <= start + START_BUSY_WAIT
-    assert len(sent(http, "POST")) > 20
+    assert start + START_BUSY_WAIT - START_BUSY_BACKOFF < clock.now() <= start + START_BUSY_WAIT
+    assert len(sent(http, "POST")) > 10
 
 
 def test_start_busy_answers_do_not_use_up_the_retries_of_unsent_connections(
