@@ -30,7 +30,8 @@ roughly when the run ends, and spends its reads there:
   gap in: at the very start, two units before the fastest recent run, the run is still
   going). The end is noticed 2 s after it on average, sooner than by a 5 s poller (2.5 s)
   at a fraction of its reads, and the run takes half the read rate the 2 s floor allows,
-  leaving the rest of the budget to a pipeline's other runs.
+  leaving the rest of the budget to a pipeline's other runs. A run expected to take under
+  30 s reads its short window at the 2 s floor: a read or two more, a second sooner.
 * After the window (the run outlasts its history): the plain backoff again, measured from
   the window's end and starting at the window's gap, up to `poll-interval`.
 
@@ -62,6 +63,9 @@ MAX_HISTORY_GAP = 300.0
 APPROACH_MIN_GAP = 16.0
 #: The gap between reads in the window: the end is noticed 2 s after it on average.
 WINDOW_GAP = 4.0
+#: Runs expected to take less than this read their window at the floor instead: it costs
+#: only a read or two, and a pipeline of short steps would otherwise lose seconds per step.
+SHORT_RUN = 30.0
 #: The window opens this many units before the fastest recent run...
 UNITS_BEFORE = 2.0
 #: ...and closes this many units after the slowest.
@@ -86,16 +90,17 @@ EPSILON = 1e-6
 @dataclass(frozen=True)
 class Prediction:
     """Expected run time from trigger to end (the median of the history), and the window of
-    reads every WINDOW_GAP seconds: from `window_start` (its first read one gap later) to `window_end`."""
+    reads every `gap` seconds: from `window_start` (its first read one gap later) to `window_end`."""
 
     expected: float
     window_start: float
     window_end: float
+    gap: float = WINDOW_GAP
 
     @property
     def first_read(self) -> float:
         """The window's first read, where the sparse reads before it land."""
-        return self.window_start + WINDOW_GAP
+        return self.window_start + self.gap
 
 
 def _median(values: list[float]) -> float:
@@ -121,6 +126,7 @@ def predict(durations: list[float]) -> Prediction | None:
         expected=expected,
         window_start=max(0.0, earliest, fastest - UNITS_BEFORE * unit),
         window_end=min(latest, slowest + UNITS_AFTER * unit),
+        gap=FLOOR if expected < SHORT_RUN else WINDOW_GAP,
     )
 
 
@@ -145,8 +151,8 @@ class PollSchedule:
         if elapsed < p.first_read - EPSILON:
             return self._approach(p, elapsed)
         if elapsed <= p.window_end:
-            return WINDOW_GAP
-        after = min(self.poll_interval, max(WINDOW_GAP, GROWTH * (elapsed - p.window_end)))
+            return p.gap
+        after = min(self.poll_interval, max(p.gap, GROWTH * (elapsed - p.window_end)))
         return self._jitter(after, ceiling=self.poll_interval)
 
     def _approach(self, p: Prediction, elapsed: float) -> float:

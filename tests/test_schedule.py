@@ -153,7 +153,7 @@ def test_the_unit_is_at_least_a_hundredth_of_the_expected_duration() -> None:
 
 
 def test_the_unit_is_at_least_a_second() -> None:
-    assert predict([5.0, 6.0, 4.0]) == Prediction(expected=5.0, window_start=2.0, window_end=10.0)
+    assert predict([5.0, 6.0, 4.0]) == Prediction(expected=5.0, window_start=2.0, window_end=10.0, gap=FLOOR)
 
 
 def test_prediction_of_a_single_run() -> None:
@@ -235,7 +235,7 @@ def test_with_history_the_floor_holds_and_every_gap_is_capped(
             # Never past the window's first read, unless that is closer than the floor.
             assert elapsed + delay <= max(p.first_read, elapsed + FLOOR) + 1e-9
         elif elapsed <= p.window_end:
-            assert delay == WINDOW_GAP
+            assert delay == p.gap
         else:
             assert delay <= schedule.poll_interval
 
@@ -262,11 +262,11 @@ def test_with_history_reads_land_on_the_window_and_then_come_every_window_gap(
         grid_from = next(t for t in [start, *times] if t >= p.first_read - 1e-6)
         assert grid_from < max(start, p.first_read + FLOOR) + 1e-9
     inside = [t for t in [start, *times] if grid_from - 1e-6 <= t <= p.window_end]
-    # From there every read is WINDOW_GAP after the one before, to the window's end.
+    # From there every read is the window's gap after the one before, to the window's end.
     gaps_inside = [b - a for a, b in pairwise(inside)]
-    assert gaps_inside == pytest.approx([WINDOW_GAP] * len(gaps_inside))
-    if start < p.window_end - WINDOW_GAP:
-        assert inside[-1] > p.window_end - WINDOW_GAP
+    assert gaps_inside == pytest.approx([p.gap] * len(gaps_inside))
+    if start < p.window_end - p.gap:
+        assert inside[-1] > p.window_end - p.gap
 
 
 @pytest.mark.parametrize("start", STARTS)
@@ -361,6 +361,18 @@ def test_after_the_window_it_backs_off_again_up_to_the_poll_interval(seed: int) 
     assert steps[-1] >= 15.0 * (1 - JITTER)
     # It grows from the window's gap rather than jumping to the cap.
     assert steps[0] <= WINDOW_GAP * (1 + JITTER)
+
+
+def test_the_window_gap_is_the_floor_for_short_runs_only() -> None:
+    short, long_ = predict([10.0, 11.0, 9.0]), predict([59.0, 61.0, 60.0])
+    assert short is not None
+    assert long_ is not None
+    assert short.gap == FLOOR, "a short run's window costs a read or two at the floor"
+    assert long_.gap == WINDOW_GAP
+    just_short, just_long = predict([29.9]), predict([30.0])
+    assert just_short is not None
+    assert just_long is not None
+    assert (just_short.gap, just_long.gap) == (FLOOR, WINDOW_GAP)
 
 
 def test_after_the_window_the_window_gap_stops() -> None:
