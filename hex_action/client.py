@@ -287,6 +287,7 @@ class HexClient:
                 cap = START_BUSY_BACKOFF if kind == "start" else MAX_BACKOFF
                 wait = retry_after if retry_after is not None else self._backoff(attempt, cap)
                 if deadline is not None and self._clock.now() + wait > deadline:
+                    last_error.retry_after = retry_after
                     raise last_error
                 self._pause(wait, interruptible)
                 continue

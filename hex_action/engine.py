@@ -40,6 +40,8 @@ PERMANENT_READ_ERRORS = frozenset({400, 401, 403, 404, 422})
 CANCEL_WORKERS = 25
 #: After a cancel cut a start request short, the run Hex may be creating is looked for again after this.
 SECOND_LOOK_AFTER = 2.0
+#: A start Hex turned away while other runs were in flight is tried again after this, unless Hex said when.
+POSTPONE_START = 15.0
 
 
 @dataclass
@@ -91,6 +93,11 @@ class Engine:
         self._active: list[_Active] = []
         self._first_failure: StepResult | None = None
         self._deadline = 0.0
+        #: Starts a cancel cut short while Hex was answering: looked up once the runs in flight are cancelled.
+        self._cut_short: list[tuple[StepSpec, StepResult]] = []
+        #: Starts Hex turned away (503, 429) while other runs were in flight: when to try again, and why.
+        self._not_before: dict[str, float] = {}
+        self._busy: dict[str, HexApiError] = {}
 
     def run(self) -> list[StepResult]:
         """Start, wait for and finish every step; returns when all have an outcome."""
@@ -107,14 +114,15 @@ class Engine:
     def _loop(self) -> None:
         while True:
             if self.cancel.requested:
-                self._stop_all(Status.CANCELLED, f"The step was cancelled ({self.cancel.signal_name}).")
+                self._stop_all(Status.CANCELLED, f"The step was cancelled ({self.cancel.signal_name or 'a signal'}).")
                 return
             now = self.clock.now()
             if now >= self._deadline:
                 self._stop_all(Status.TIMED_OUT, None)
                 return
-            for active in [a for a in self._active if now >= a.deadline]:
-                self._time_out(active)
+            expired = [a for a in self._active if now >= a.deadline]
+            if expired:
+                self._time_out(expired)
             failure = self._first_failure
             if failure is not None and self.settings.fail_fast and self._active:
                 self._stop_all(Status.CANCELLED, f"Cancelled because step '{failure.name}' failed (fail-fast).")
@@ -140,9 +148,10 @@ class Engine:
             if len(self._active) >= self._parallel:
                 return None
             if spec.existing_run_id is None:
-                allowed = self.client.starts.next_allowed(self.clock.now())
-                if allowed > self.clock.now():
-                    return allowed  # pace run starts within Hex's limit
+                now = self.clock.now()
+                allowed = max(self.client.starts.next_allowed(now), self._not_before.get(spec.name, now))
+                if allowed > now:
+                    return allowed  # pace run starts within Hex's limit, and retry busy ones later
             self._start(spec, result)
             if self.cancel.requested:
                 return None
@@ -164,12 +173,7 @@ class Engine:
         result.run_url = handle.run_url or None
         result.trace_id = handle.trace_id or self.client.last_trace_id
         result.project_version = handle.project_version
-        self.observer.run_started(result)
-        if spec.dry_run:
-            result.elapsed_seconds = 0.0
-            self._finish(result, Status.DRY_RUN, None)
-            return
-        timeout = min(spec.timeout or self.settings.timeout, self._deadline - triggered_at)
+        timeout = max(0.0, min(spec.timeout or self.settings.timeout, self._deadline - triggered_at))
         active = _Active(
             spec=spec,
             result=result,
@@ -178,7 +182,14 @@ class Engine:
             deadline=triggered_at + timeout,
             next_read_at=triggered_at if spec.existing_run_id else triggered_at + FLOOR,
         )
+        # Tracked before anything else can fail, so that any ending still cancels it.
         self._active.append(active)
+        self.observer.run_started(result)
+        if spec.dry_run:
+            self._done(active)
+            result.elapsed_seconds = 0.0
+            self._finish(result, Status.DRY_RUN, None)
+            return
         if not self.settings.wait:
             active.next_read_at = triggered_at  # one read, then done
         elif self.settings.use_run_history and not spec.existing_run_id:
@@ -191,23 +202,35 @@ class Engine:
                 active.next_read_at = triggered_at
 
     def _trigger(self, spec: StepSpec, result: StepResult) -> RunHandle | None:
-        """Start the run; None when there is no run to follow (the step is then finished)."""
+        """Start the run; None when there is no run to follow yet (finished, postponed or cut short)."""
+        # With runs in flight, a start kept waiting for a kernel (503) or the rate limit (429)
+        # must not stop them being watched: its retries then end at the next read or deadline,
+        # and the loop tries again later.
+        deadline = min([self._deadline] + [min(a.next_read_at, a.deadline) for a in self._active])
         try:
             # Interruptible: a cancel must not wait for a slow answer. What Hex may have
-            # started meanwhile is looked up and cancelled (`_start_cut_short`).
+            # started meanwhile is looked up and cancelled once the runs in flight are (`_stop_all`).
             with self.cancel.interruptible():
-                return self.client.trigger_run(spec.project_id, spec.request_body(), deadline=self._deadline)
+                return self.client.trigger_run(spec.project_id, spec.request_body(), deadline=deadline)
         except Interrupted as interrupted:
             if interrupted.in_request:
-                self._start_cut_short(spec, result)
-            else:  # cancelled between attempts, after answers that say no run was made
+                self._cut_short.append((spec, result))
+            else:  # cancelled before sending, or between attempts whose answers say no run was made
                 self._finish(result, Status.CANCELLED, "The step was cancelled before Hex started the run.")
             return None
         except HexApiError as exc:
+            busy = exc.status_code in (429, 503) and not exc.maybe_started
+            if busy and deadline < self._deadline and self.clock.now() < self._deadline:
+                self._postpone(result, exc)
+                return None
             if not exc.maybe_started:
                 self._finish(result, Status.NOT_STARTED, f"Hex did not start the run. {exc}")
                 return None
-            new = self._new_runs(spec, result, interruptible=True)
+            try:
+                new = self._new_runs(spec, result, interruptible=True)
+            except Interrupted:
+                self._cut_short.append((spec, result))
+                return None
             run = new.only
             if run is None:
                 self._finish(result, Status.NOT_STARTED, f"{exc} {new.describe()}")
@@ -218,13 +241,19 @@ class Engine:
             )
             return RunHandle(spec.project_id, run.run_id, run.run_url or "", run.trace_id, run.project_version)
 
+    def _postpone(self, result: StepResult, error: HexApiError) -> None:
+        """A start Hex turned away (no kernel free, rate limit): try again later, the step not yet started."""
+        result.started_at = result.start_order = None
+        self._not_before[result.name] = self.clock.now() + (error.retry_after or POSTPONE_START)
+        self._busy[result.name] = error
+
     def _start_cut_short(self, spec: StepSpec, result: StepResult) -> None:
         """A cancel arrived while Hex was answering the start: find the run it may have made, cancel it."""
         new = self._new_runs(spec, result, interruptible=False)
         if new.error is None and not new.candidates:
             self.clock.sleep(SECOND_LOOK_AFTER)  # Hex may still be creating it
             new = self._new_runs(spec, result, interruptible=False)
-        what = f"The step was cancelled ({self.cancel.signal_name}) while Hex was starting the run."
+        what = f"The step was cancelled ({self.cancel.signal_name or 'a signal'}) while Hex was starting the run."
         run = new.only
         if run is None:
             self._finish(result, Status.CANCELLED, f"{what} {new.describe()}")
@@ -241,7 +270,7 @@ class Engine:
 
     def _new_runs(self, spec: StepSpec, result: StepResult, *, interruptible: bool) -> NewRuns:
         known = {r.run_id for r in self.results.values() if r.run_id}
-        deadline = self.clock.now() + CANCEL_WITHIN if not interruptible else self._deadline
+        deadline = self._deadline if interruptible else self.clock.now() + CANCEL_WITHIN
         return find_new_runs(
             self.client,
             spec.project_id,
@@ -395,39 +424,55 @@ class Engine:
         if active in self._active:
             self._active.remove(active)
 
-    def _time_out(self, active: _Active) -> None:
-        # One last look first: a run that ended since the last read is reported as it ended,
-        # not as timed out (and is not "cancelled" after it completed).
-        state = self._last_look(active)
-        if state is not None and is_terminal(state.status):
-            self._apply(active, state)
-            return
-        self._done(active)
-        last = active.last_status or "unknown"
-        message = f"Gave up waiting after {format_duration(active.timeout)} (the timeout); the last status was {last}."
+    def _time_out(self, actives: list[_Active]) -> None:
+        """Give up on runs whose time is up: each gets one last look, the rest are cancelled together."""
+        unended = []
+        for active in actives:
+            # A run that ended since the last read is reported as it ended, not as timed out
+            # (and is not "cancelled" after it completed).
+            state = self._last_look(active)
+            if state is not None and is_terminal(state.status):
+                self._apply(active, state)
+            else:
+                unended.append(active)
+        messages = {
+            id(active): f"Gave up waiting after {format_duration(active.timeout)} (the timeout); "
+            f"the last status was {active.last_status or 'unknown'}."
+            for active in unended
+        }
         if not self.settings.cancel_on_timeout:
-            message += f" The run was left running (cancel-on-timeout is false): {active.result.run_url}"
-            active.result.elapsed_seconds = self.clock.now() - active.triggered_at
-            self._finish(active.result, Status.TIMED_OUT, message)
+            for active in unended:
+                self._done(active)
+                active.result.elapsed_seconds = self.clock.now() - active.triggered_at
+                left = f" The run was left running (cancel-on-timeout is false): {active.result.run_url}"
+                self._finish(active.result, Status.TIMED_OUT, messages[id(active)] + left)
             return
-        ((note, ended),) = self._cancel_many([active])
-        self._end_cancelled(active, Status.TIMED_OUT, f"{message} {note}", ended)
+        for active, (note, ended) in zip(unended, self._cancel_many(unended), strict=True):
+            self._end_cancelled(active, Status.TIMED_OUT, f"{messages[id(active)]} {note}", ended)
 
     def _stop_all(self, status: Status, message: str | None) -> None:
-        """Cancel (or time out) every run in flight; steps not started are skipped."""
-        actives, self._active = self._active, []
+        """Cancel (or time out) every run in flight, then the starts a cancel cut short; skip the rest.
+
+        Runs leave `_active` only as each is handled, so if anything fails midway, the runs
+        not yet handled are still there for the rescue in `run`.
+        """
+        actives = list(self._active)
         if status == Status.TIMED_OUT:
-            for active in actives:
-                self._active.append(active)
-                self._time_out(active)
+            self._time_out(actives)
         else:
             for active, (note, ended) in zip(actives, self._cancel_many(actives), strict=True):
                 self._end_cancelled(active, status, f"{message} {note}", ended)
+        while self._cut_short:
+            self._start_cut_short(*self._cut_short.pop(0))
         # Steps not started: a cancelled action cancels them too; otherwise they are skipped.
         unstarted = Status.CANCELLED if self.cancel.requested else Status.SKIPPED
         for spec in self._steps:
             result = self.results[spec.name]
             if not result.finished and result.started_at is None:
+                busy = self._busy.get(spec.name)
+                if busy is not None and status == Status.TIMED_OUT:
+                    self._finish(result, Status.NOT_STARTED, f"Hex did not start the run before the timeout. {busy}")
+                    continue
                 reason = (
                     f"Not started: {message[0].lower()}{message[1:]}"
                     if message

@@ -58,6 +58,8 @@ class HexApiError(HexActionError):
         #: (a 500, a lost answer, a 2xx answer without a runId), so the action must look
         #: for it rather than assume not.
         self.maybe_started = False
+        #: When Hex said (Retry-After) to try again, in seconds, for a 429 or 503.
+        self.retry_after: float | None = None
         self.trace_id = trace_id
         self.hint = hint
         self.detail = message

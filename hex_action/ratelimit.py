@@ -8,6 +8,7 @@ keeping under it keeps under Hex's.
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -37,20 +38,25 @@ class RateLimiter:
         self._windows = [_Window(limit, period) for limit, period in windows]
         self._paused_until = 0.0
         self.used = 0
+        # Cancels run in worker threads, and their last looks are reads: keep the windows whole.
+        self._lock = threading.Lock()
 
     def next_allowed(self, now: float) -> float:
         """The earliest time, at or after `now`, when one more request is allowed."""
-        return max([now, self._paused_until, *(w.earliest(now) for w in self._windows)])
+        with self._lock:
+            return max([now, self._paused_until, *(w.earliest(now) for w in self._windows)])
 
     def record(self, at: float) -> None:
         """Count a request sent at `at`."""
-        self.used += 1
-        for window in self._windows:
-            window.times.append(at)
+        with self._lock:
+            self.used += 1
+            for window in self._windows:
+                window.times.append(at)
 
     def pause_until(self, until: float) -> None:
         """After a 429: no request of this kind before `until` (Hex's Retry-After)."""
-        self._paused_until = max(self._paused_until, until)
+        with self._lock:
+            self._paused_until = max(self._paused_until, until)
 
 
 def status_read_limiter() -> RateLimiter:

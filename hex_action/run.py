@@ -39,8 +39,8 @@ def execute(settings: Settings, github: GitHub, cancel: CancelSignal, clock: Clo
         problem = f"Unexpected error in hex-action: {type(exc).__name__}: {exc}"
         results = list(engine.results.values())
         for result in results:
-            if not result.finished:
-                result.status = result.status or Status.CANCELLED
+            if not result.finished:  # the rescue could not finish it either: say what is known
+                result.status = Status.UNKNOWN if result.run_id else Status.NOT_STARTED
     total = clock.now() - started
     status = overall_status(results)  # what happened to the runs, even after an internal error
     succeeded = problem is None and status in SUCCESS
@@ -55,7 +55,7 @@ def execute(settings: Settings, github: GitHub, cancel: CancelSignal, clock: Clo
             started_only=not settings.wait and problem is None and all(r.run_id for r in results),
         )
     )
-    code = exit_code(settings, succeeded, started=all(r.run_id for r in results))
+    code = EXIT_FAILURE if problem else exit_code(settings, succeeded, started=all(r.run_id for r in results))
     _verdict(github, settings, results, status, total, problem, code)
     return code
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from hex_action.client import HexClient, RunState
-from hex_action.errors import HexApiError, Interrupted
+from hex_action.errors import HexApiError
 from hex_action.status import Status
 
 #: How many recent runs a lookup asks for.
@@ -54,15 +54,17 @@ def find_new_runs(
     deadline: float,
     interruptible: bool = True,
 ) -> NewRuns:
-    """The project's API runs, of any status, that began after wall time `since` and are not in `known`."""
+    """The project's API runs, of any status, that began after wall time `since` and are not in `known`.
+
+    With `interruptible`, a cancel meanwhile raises `Interrupted` (the caller then looks again,
+    uninterruptibly, as part of cancelling).
+    """
     try:
         runs = client.list_runs(
             project_id, status=None, limit=LOOKUP_LIMIT, deadline=deadline, interruptible=interruptible
         )
     except HexApiError as exc:
         return NewRuns(error=exc.detail)
-    except Interrupted:
-        return NewRuns(error="the step was cancelled meanwhile")
     return NewRuns([r for r in runs if r.run_id not in known and began_after(r, since - CLOCK_SKEW)])
 
 

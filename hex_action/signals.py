@@ -58,7 +58,7 @@ class CancelSignal:
     def interruptible(self) -> Iterator[None]:
         """A block that a signal may abort with `Interrupted`."""
         if self.requested:
-            raise Interrupted
+            raise Interrupted(in_request=False)  # nothing was on its way yet
         self._interruptible += 1
         try:
             yield
@@ -79,5 +79,7 @@ class CancelSignal:
 
     def _watch(self, read_end: int) -> None:
         """Set the event whenever a signal arrives (runs in its own thread, so no lock is held)."""
-        while os.read(read_end, 1):
+        while data := os.read(read_end, 1):
+            # The byte is the signal's number: name the cancel even if this thread wakes first.
+            self._note(signal.Signals(data[0]).name)
             self.event.set()

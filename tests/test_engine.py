@@ -759,3 +759,88 @@ def test_a_cancel_refused_because_the_run_had_ended_reports_the_end(world: World
     assert delete["status"] == 422, "Hex refuses to cancel a run that has ended"
     assert result.status == Status.COMPLETED, result.message
     assert world.runs()[0]["status"] == "COMPLETED"
+
+
+class FailingOn(Recorder):
+    """An observer that raises the first time a given event happens (an internal error there)."""
+
+    def __init__(self, event: str, status: str = "") -> None:
+        super().__init__()
+        self.event, self.status, self.failed = event, status, False
+
+    def _maybe_fail(self, event: str, result: StepResult) -> None:
+        if not self.failed and event == self.event and (not self.status or result.status == self.status):
+            self.failed = True
+            raise OSError("disk full")
+
+    def run_started(self, result: StepResult) -> None:
+        super().run_started(result)
+        self._maybe_fail("run_started", result)
+
+    def step_finished(self, result: StepResult) -> None:
+        super().step_finished(result)
+        self._maybe_fail("step_finished", result)
+
+
+def test_an_error_as_a_run_starts_still_cancels_it(world: World) -> None:
+    world.sim.configure_project(P1, pending_seconds=1, running_seconds=600)
+    world.observer = FailingOn("run_started")
+    with pytest.raises(OSError, match="disk full"):
+        world.run(single(use_run_history="false"))
+    assert world.runs()[0]["status"] == "KILLED"
+
+
+def test_an_error_while_cancelling_still_cancels_the_other_runs(world: World) -> None:
+    for n in (1, 2):
+        world.sim.configure_project(project(n), pending_seconds=1, running_seconds=600)
+    world.sim.configure_project(project(3), pending_seconds=0, running_seconds=5, final_status="ERRORED")
+    # c fails, fail-fast cancels a and b, and reporting the first cancel fails.
+    world.observer = FailingOn("step_finished", status="CANCELLED")
+    with pytest.raises(OSError, match="disk full"):
+        # A graph (d needs c), so a, b and c run at once.
+        world.run(pipeline([step("a", 1), step("b", 2), step("c", 3), step("d", 4, "c")], use_run_history="false"))
+    statuses = {run["projectId"]: run["status"] for run in world.runs()}
+    assert statuses == {project(1): "KILLED", project(2): "KILLED", project(3): "ERRORED"}
+
+
+def test_runs_timing_out_together_are_cancelled_together(world: World) -> None:
+    for n in range(1, 6):
+        world.sim.configure_project(project(n), pending_seconds=1, running_seconds=600)
+    steps = [step(f"s{n}", n) for n in range(1, 5)] + [step("s5", 5, "s1")]
+    world.run(pipeline(steps, max_parallel="5", timeout="90s", use_run_history="false"))
+    deletes = world.times("cancel")
+    assert len(deletes) == 4
+    assert max(deletes) - min(deletes) < 1.0, "one round of cancels, not one after another"
+
+
+def test_a_start_turned_away_does_not_stop_the_watch_on_runs_in_flight(world: World) -> None:
+    world.sim.configure_project(project(1), pending_seconds=1, running_seconds=600)
+    world.sim.configure_project(project(2), pending_seconds=1, running_seconds=30)
+    world.sim.add_fault(Fault("POST", LIST_PATH, 503, count=12))
+    steps = [step("a", 1, timeout="2m"), step("b", 2), step("c", 2, "a")]
+    # b's project has no kernel free for a while; a must still be read and time out at 2 minutes.
+    results = by_name(world.run(pipeline(steps, use_run_history="false", fail_fast="false")))
+    assert results["a"].status == Status.TIMED_OUT
+    a_run = world.run_of(project(1))
+    (delete,) = [e for e in world.log("cancel") if a_run["runId"] in e["path"]]
+    assert delete["time"] == pytest.approx(a_run["createdAt"] + 120, abs=1.0)
+    a_reads = [e["time"] for e in world.log("status") if a_run["runId"] in e["path"]]
+    assert max(b - a for a, b in pairwise(a_reads)) <= 15.0 * 1.1, "a is read while b's start waits"
+    assert results["b"].status == Status.COMPLETED
+
+
+def test_a_cancel_before_a_start_is_sent_looks_up_nothing(world: World) -> None:
+    world.sim.configure_project(project(1), pending_seconds=0, running_seconds=5, final_status="ERRORED")
+    world.sim.configure_project(project(2), pending_seconds=1, running_seconds=60)
+
+    class CancelOnFailure(Recorder):
+        def step_finished(self, result: StepResult) -> None:
+            super().step_finished(result)
+            if result.status == "ERRORED":
+                world.cancel.request("SIGTERM")  # arrives just before b's start would be sent
+
+    world.observer = CancelOnFailure()
+    results = by_name(world.run(pipeline([step("a", 1), step("b", 2, "a")], use_run_history="false")))
+    assert results["b"].status in (Status.CANCELLED, Status.SKIPPED)
+    assert world.log("list") == [], "no lookup for a start that was never sent"
+    assert [r["projectId"] for r in world.runs()] == [project(1)]
