@@ -41,6 +41,7 @@ test: lint
 
 bench: setup
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/pipeline.py
 
 image:
 	scripts/build-image.sh

@@ -72,9 +72,10 @@ def status_read_limiter() -> RateLimiter:
 
 
 def run_start_limiter() -> RateLimiter:
-    """Run starts: Hex's RunProject allows 20 a minute and 60 an hour; one a second at most.
+    """Run starts: Hex's RunProject allows 20 a minute and 60 an hour.
 
-    One less than each limit leaves room for clock differences, and the spacing keeps a
-    large pipeline from starting its runs in one stampede.
+    One less than each limit leaves room for clock differences. At most 5 in any 5 s: a
+    small fan-out starts at once, while a large pipeline does not start its runs in one
+    stampede.
     """
-    return RateLimiter([(1, 1.0), (19, 60.0), (59, 3600.0)])
+    return RateLimiter([(5, 5.0), (19, 60.0), (59, 3600.0)])

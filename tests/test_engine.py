@@ -560,7 +560,7 @@ def test_run_starts_are_paced_under_twenty_a_minute(world: World) -> None:
     starts = world.times("start")
     assert len(starts) == 25
     assert max_in_window(starts) <= 19  # Hex allows 20; one is kept spare
-    assert min(b - a for a, b in pairwise(starts)) >= 1.0  # no stampede
+    assert max_in_window(starts, 5.0) <= 5  # no stampede
     assert starts[19] - starts[0] >= 60.0  # the 20th start waited for the minute to pass
     assert starts[23] - starts[0] < 90.0  # ...but not much longer
     # While the next start waited, the runs already started were still watched.
