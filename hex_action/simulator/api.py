@@ -99,17 +99,26 @@ def route(
     return envelope(405, "Method not allowed", [f"{method} is not supported on {path}"])
 
 
-def _run_project(
-    state: SimState, project_id: str, raw: bytes, base: str, now: float, max_active_runs: int | None
-) -> SimResponse:
+def _refuse(state: SimState, project_id: str, problems: list[str]) -> SimResponse | None:
+    """Hex's answers, in its order, for an unknown project, a malformed request, an unpublished project."""
     project = state.project(project_id)
     if not project.exists:
         return envelope(404, "Project not found", [f"No project with id {project_id}"])
-    body, problems = parse_run_body(raw)
     if problems:
         return envelope(400, "Invalid input data", problems)
     if not project.published:
         return envelope(422, "Unprocessable content", ["Project is not published"])
+    return None
+
+
+def _run_project(
+    state: SimState, project_id: str, raw: bytes, base: str, now: float, max_active_runs: int | None
+) -> SimResponse:
+    body, problems = parse_run_body(raw)
+    refusal = _refuse(state, project_id, problems)
+    if refusal is not None:
+        return refusal
+    project = state.project(project_id)
     input_params = body.get("inputParams")
     if input_params is not None and "viewId" in body:
         return envelope(422, "Unprocessable content", ["It is invalid to pass in both a viewId and inputParams"])
@@ -225,14 +234,10 @@ def _cancel_run(state: SimState, project_id: str, run_id: str, now: float) -> Si
 
 
 def _project_runs(state: SimState, project_id: str, params: dict[str, list[str]], base: str, now: float) -> SimResponse:
-    project = state.project(project_id)
-    if not project.exists:
-        return envelope(404, "Project not found", [f"No project with id {project_id}"])
     query, problems = parse_list_query(params)
-    if problems:
-        return envelope(400, "Invalid input data", problems)
-    if not project.published:
-        return envelope(422, "Unprocessable content", ["Project is not published"])
+    refusal = _refuse(state, project_id, problems)
+    if refusal is not None:
+        return refusal
     status_filter, trigger_filter = query["statusFilter"], query["runTriggerFilter"]
     selected = [
         run
