@@ -79,7 +79,7 @@ class CancelSignal:
 
     def _watch(self, read_end: int) -> None:
         """Set the event whenever a signal arrives (runs in its own thread, so no lock is held)."""
-        while data := os.read(read_end, 1):
-            # The byte is the signal's number: name the cancel even if this thread wakes first.
-            self._note(signal.Signals(data[0]).name)
+        # Only the event: the flag and the name are the handler's, which must see its own signal
+        # as the first one to raise `Interrupted` in a request in flight.
+        while os.read(read_end, 1):
             self.event.set()

@@ -75,3 +75,11 @@ def test_a_real_signal_wakes_a_sleep_that_is_not_interruptible(installed: Cancel
     assert installed.event.wait(10.0)
     assert time.monotonic() - began < 5.0
     assert installed.signal_name == "SIGTERM"
+
+
+def test_a_real_signal_interrupts_a_request_in_flight(installed: CancelSignal) -> None:
+    # The watcher thread must not take the handler's "first signal" away from it.
+    threading.Timer(0.05, os.kill, args=(os.getpid(), signal.SIGTERM)).start()
+    with pytest.raises(Interrupted), installed.interruptible():
+        time.sleep(5.0)  # a slow read
+    assert installed.signal_name == "SIGTERM"
