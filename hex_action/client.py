@@ -16,7 +16,6 @@ injectable clock so tests never sleep. The policy:
 from __future__ import annotations
 
 import itertools
-import json
 import random
 import threading
 from collections.abc import Callable, Mapping
@@ -30,6 +29,7 @@ from urllib3.exceptions import NameResolutionError, NewConnectionError
 from hex_action import __version__
 from hex_action.clock import Clock
 from hex_action.errors import HexApiError, Interrupted
+from hex_action.hex_errors import HINTS, api_error, connection_error
 from hex_action.ratelimit import RateLimiter, run_start_limiter, status_read_limiter
 
 USER_AGENT = f"hex-action/{__version__}"
@@ -46,24 +46,6 @@ MAX_BACKOFF = 30.0
 #: The longest backoff between two starts refused for want of a kernel (503): at most about 40
 #: retries an hour, leaving part of the token's 60 starts an hour to other steps.
 START_BUSY_BACKOFF = 120.0
-MAX_ERROR_TEXT = 500
-
-_HINTS = {
-    400: "Hex rejected the request as malformed; check input-params and notifications.",
-    401: "The token is missing, expired or revoked, or hex-url points at another Hex host "
-    "(EU workspaces use https://eu.hex.tech). Create a token in Hex under Settings > API keys.",
-    403: "The token may not do this: a workspace token needs the 'Run projects' scope, the token's user "
-    "needs access to the project, and update-published-results needs Can Edit.",
-    404: "Hex knows no such project or run for this token: check project-id (and run-id) and that the "
-    "token belongs to the project's workspace.",
-    422: "Hex could not run the project as asked: it must be published (Hex runs the latest published "
-    "version), and input-params may only name inputs of the published app.",
-    429: "Hex's rate limit was reached (per user: 30 status reads and 20 run starts a minute). Other "
-    "workflows using the same token share it.",
-    500: "Hex had an internal error; quote the traceId to Hex support.",
-    503: "Hex has no kernel free: the token's user already has 25 runs or sessions open. Cancel some in Hex, "
-    "or run fewer projects at once.",
-}
 
 
 @dataclass(frozen=True)
@@ -256,7 +238,7 @@ class HexClient:
             except requests.RequestException as exc:
                 failures += 1
                 if not _may_retry_exception(exc, policy) or failures >= policy.attempts:
-                    error = self._connection_error(method, exc)
+                    error = connection_error(self._base, method, exc, self.redact)
                     error.maybe_started = kind == "start" and not _unsent(exc)
                     raise error from None
             else:
@@ -270,7 +252,7 @@ class HexClient:
                 if not (response.status_code in policy.until_deadline and deadline is not None):
                     failures += 1
                 if response.status_code not in policy.statuses or failures >= policy.attempts:
-                    error = self._api_error(response)
+                    error = api_error(response, self.redact)
                     # Hex documents that a 503 creates no run; after another 5xx it may have.
                     error.maybe_started = (
                         kind == "start" and response.status_code >= 500 and response.status_code != 503
@@ -281,7 +263,7 @@ class HexClient:
                     retry_after = DEFAULT_RETRY_AFTER if retry_after is None else retry_after
                     if limiter is not None:
                         limiter.pause_until(self._clock.now() + retry_after)
-                last_error = self._api_error(response)
+                last_error = api_error(response, self.redact)
                 # A start waiting for a free kernel backs off further: each retry spends one of
                 # the token's 60 starts an hour, which the other steps of a pipeline need too.
                 cap = START_BUSY_BACKOFF if kind == "start" else MAX_BACKOFF
@@ -293,7 +275,7 @@ class HexClient:
                 continue
             wait = self._backoff(attempt)
             if deadline is not None and self._clock.now() + wait > deadline:
-                raise self._connection_error(method, None)
+                raise connection_error(self._base, method, None, self.redact)
             self._pause(wait, interruptible)
         raise AssertionError("unreachable: every attempt returns, raises or retries")  # pragma: no cover
 
@@ -329,7 +311,7 @@ class HexClient:
             raise HexApiError(
                 f"Hex's rate limit for {kind} requests leaves no room before the deadline.",
                 status_code=429,
-                hint=_HINTS[429],
+                hint=HINTS[429],
             )
         self._pause(when - now, interruptible)
 
@@ -340,70 +322,6 @@ class HexClient:
             return
         if isinstance(data, dict) and isinstance(data.get("traceId"), str):
             self.last_trace_id = data["traceId"]
-
-    def _api_error(self, response: requests.Response) -> HexApiError:
-        code = response.status_code
-        # Redact before describing: the description cuts long text, which could cut the token in two.
-        words, trace_id, extra_hint = describe_error_body(self.redact(response.text))
-        method = response.request.method if response.request is not None else ""
-        what = f"Hex answered {code} {response.reason or ''}".rstrip() + f" to {method} {_path_of(response.url)}"
-        message = f"{what}: {words}" if words else what
-        hint = " ".join(h for h in (extra_hint, _HINTS.get(code) or _HINTS.get(500 if code >= 500 else 400)) if h)
-        return HexApiError(
-            self.redact(message),
-            status_code=code,
-            trace_id=self.redact(trace_id) if trace_id else None,
-            hint=self.redact(hint),
-        )
-
-    def _connection_error(self, method: str, exc: requests.RequestException | None) -> HexApiError:
-        what = type(exc).__name__ if exc is not None else "repeated errors"
-        detail = f" ({exc})" if exc is not None else ""
-        return HexApiError(
-            self.redact(f"Could not reach Hex at {self._base} for {method}: {what}{detail}")[:1000],
-            hint="Check hex-url and the runner's network; Hex may be briefly unavailable.",
-        )
-
-
-def describe_error_body(text: str) -> tuple[str, str | None, str | None]:
-    """Hex's own words from an error body in any of its shapes: (message, traceId, extra hint).
-
-    Shapes: `{message, code, issues}`, tsoa `{reason, details, traceId}`, RunProject's
-    422 `{invalid, notFound}`, and plain text (shared/hex-api.md, "Error body shapes").
-    """
-    try:
-        data = json.loads(text) if text else None
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        return text.strip()[:MAX_ERROR_TEXT], None, None
-    parts: list[str] = []
-    for key in ("message", "reason"):
-        if isinstance(data.get(key), str) and data[key]:
-            parts.append(data[key])
-    issues = data.get("issues")
-    if isinstance(issues, list):
-        parts += [str(i.get("message")) for i in issues if isinstance(i, dict) and i.get("message")]
-    if isinstance(data.get("details"), str) and data["details"]:
-        parts.append(data["details"])
-    hint = None
-    not_found = data.get("notFound")
-    if isinstance(not_found, list) and not_found:
-        names = ", ".join(str(n) for n in not_found)
-        parts.append(f"unknown inputs: {names}")
-        hint = f"The published app has no input named {names}; check the names in input-params."
-    invalid = data.get("invalid")
-    if isinstance(invalid, list) and invalid:
-        described = [
-            f"{i.get('paramName')}={i.get('paramValue')} (expected {i.get('dataType') or 'another type'})"
-            for i in invalid
-            if isinstance(i, dict)
-        ]
-        parts.append("invalid inputs: " + ", ".join(described))
-    if not parts:
-        parts.append(text.strip())
-    trace_id = data.get("traceId")
-    return "; ".join(parts)[:MAX_ERROR_TEXT], trace_id if isinstance(trace_id, str) else None, hint
 
 
 def _may_retry_exception(exc: requests.RequestException, policy: _Policy) -> bool:
@@ -468,10 +386,3 @@ def _text(value: Any) -> str | None:
     if value is None or isinstance(value, dict | list):
         return None
     return str(value)
-
-
-def _path_of(url: str | None) -> str:
-    if not url:
-        return ""
-    path = url.split("://", 1)[-1]
-    return "/" + path.split("/", 1)[1] if "/" in path else "/"

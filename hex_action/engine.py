@@ -17,6 +17,7 @@ import dataclasses
 import random
 from dataclasses import dataclass, field
 
+from hex_action.cancelling import CANCEL_WITHIN, RunToCancel, cancel_many, last_look
 from hex_action.client import HexClient, RunHandle, RunState
 from hex_action.clock import Clock
 from hex_action.errors import HexApiError, Interrupted
@@ -32,12 +33,8 @@ from hex_action.steps import StepSpec
 
 __all__ = ["Engine", "Observer", "StepResult"]
 
-#: Longest time one cancel (or the read just before it) may take.
-CANCEL_WITHIN = 5.0
 #: Hex errors on a status read that no retry or wait will cure.
 PERMANENT_READ_ERRORS = frozenset({400, 401, 403, 404, 422})
-#: Most cancels sent at once (Hex allows 25 runs at once per user).
-CANCEL_WORKERS = 25
 #: After a cancel cut a start request short, the run Hex may be creating is looked for again after this.
 SECOND_LOOK_AFTER = 2.0
 #: A start Hex turned away while other runs were in flight is tried again after this, unless Hex said when.
@@ -63,6 +60,12 @@ class _Active:
     def timeout(self) -> float:
         """How long this run may be waited for."""
         return self.deadline - self.triggered_at
+
+    def to_cancel(self) -> RunToCancel:
+        """The run as `cancelling` needs it."""
+        return RunToCancel(
+            self.spec.project_id, self.result.run_id or "", self.result.run_url, readable=not self.history_pending
+        )
 
 
 class Engine:
@@ -502,41 +505,8 @@ class Engine:
 
     def _last_look(self, active: _Active) -> RunState | None:
         """One status read, if the read budget allows one now; None when it does not or fails."""
-        now = self.clock.now()
-        if active.history_pending or self.client.reads.next_allowed(now) > now:
-            return None
-        try:
-            return self.client.get_run(
-                active.spec.project_id,
-                active.result.run_id or "",
-                deadline=now + CANCEL_WITHIN,
-                interruptible=False,
-            )
-        except HexApiError:
-            return None
+        return last_look(self.client, self.clock, active.to_cancel())
 
     def _cancel_many(self, actives: list[_Active]) -> list[tuple[str, RunState | None]]:
         """Cancel runs at Hex, all at once; per run a note on how that went, and its end if it had ended."""
-
-        def cancel(active: _Active) -> tuple[str, RunState | None]:
-            try:
-                self.client.cancel_run(active.spec.project_id, active.result.run_id or "", within=CANCEL_WITHIN)
-            except HexApiError as exc:
-                # Hex refuses to cancel a run that has ended: if so, that end is the outcome.
-                state = self._last_look(active) if exc.status_code and exc.status_code < 500 else None
-                if state is not None and is_terminal(state.status):
-                    return f"The run had already ended {state.status}.", state
-                return (
-                    f"Cancelling the run failed, so it may still be running: {active.result.run_url} ({exc.detail})",
-                    None,
-                )
-            except Exception as exc:
-                return f"Cancelling the run failed ({type(exc).__name__}): {active.result.run_url}", None
-            return "The run was cancelled.", None
-
-        if len(actives) <= 1:
-            return [cancel(a) for a in actives]
-        from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - only for pipelines
-
-        with ThreadPoolExecutor(max_workers=min(CANCEL_WORKERS, len(actives))) as pool:
-            return list(pool.map(cancel, actives))
+        return cancel_many(self.client, self.clock, [a.to_cancel() for a in actives])

@@ -1,0 +1,69 @@
+"""Cancelling runs at Hex: several at once, each with a note on how that went.
+
+Hex refuses to cancel a run that has already ended; one last status read then tells how it
+ended, which is the step's true outcome rather than "cancelled".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from hex_action.client import HexClient, RunState
+from hex_action.clock import Clock
+from hex_action.errors import HexApiError
+from hex_action.status import is_terminal
+
+#: Longest time one cancel (or the read just before it) may take.
+CANCEL_WITHIN = 5.0
+#: Most cancels sent at once (Hex allows 25 runs at once per user).
+CANCEL_WORKERS = 25
+
+
+@dataclass(frozen=True)
+class RunToCancel:
+    """A run the action started, as the cancel needs it."""
+
+    project_id: str
+    run_id: str
+    run_url: str | None
+    #: False while the run's first read (the project's history) is still to come: no status read then.
+    readable: bool = True
+
+
+def last_look(client: HexClient, clock: Clock, run: RunToCancel) -> RunState | None:
+    """One status read, if the read budget allows one now; None when it does not or fails."""
+    now = clock.now()
+    if not run.readable or client.reads.next_allowed(now) > now:
+        return None
+    try:
+        return client.get_run(run.project_id, run.run_id, deadline=now + CANCEL_WITHIN, interruptible=False)
+    except HexApiError:
+        return None
+
+
+def cancel_many(client: HexClient, clock: Clock, runs: Sequence[RunToCancel]) -> list[tuple[str, RunState | None]]:
+    """Cancel runs at Hex, all at once; per run a note on how that went, and its end if it had ended."""
+
+    def cancel(run: RunToCancel) -> tuple[str, RunState | None]:
+        try:
+            client.cancel_run(run.project_id, run.run_id, within=CANCEL_WITHIN)
+        except HexApiError as exc:
+            # Hex refuses to cancel a run that has ended: if so, that end is the outcome.
+            state = last_look(client, clock, run) if exc.status_code and exc.status_code < 500 else None
+            if state is not None and is_terminal(state.status):
+                return f"The run had already ended {state.status}.", state
+            return (
+                f"Cancelling the run failed, so it may still be running: {run.run_url} ({exc.detail})",
+                None,
+            )
+        except Exception as exc:
+            return f"Cancelling the run failed ({type(exc).__name__}): {run.run_url}", None
+        return "The run was cancelled.", None
+
+    if len(runs) <= 1:
+        return [cancel(r) for r in runs]
+    from concurrent.futures import ThreadPoolExecutor  # noqa: PLC0415 - only for pipelines
+
+    with ThreadPoolExecutor(max_workers=min(CANCEL_WORKERS, len(runs))) as pool:
+        return list(pool.map(cancel, runs))
