@@ -44,6 +44,8 @@ def execute(settings: Settings, github: GitHub, cancel: CancelSignal, clock: Clo
     total = clock.now() - started
     status = overall_status(results)  # what happened to the runs, even after an internal error
     succeeded = problem is None and status in SUCCESS
+    # wait: false and every run started: the runs were left running, as asked.
+    started_only = not settings.wait and problem is None and all(r.run_id for r in results)
     _write_outputs(github, settings, results, status, total, client.last_trace_id or reporter.trace_id)
     github.summary(
         summary_markdown(
@@ -52,11 +54,11 @@ def execute(settings: Settings, github: GitHub, cancel: CancelSignal, clock: Clo
             total_seconds=total,
             problem=problem,
             pipeline=settings.pipeline,
-            started_only=not settings.wait and problem is None and all(r.run_id for r in results),
+            started_only=started_only,
         )
     )
     code = EXIT_FAILURE if problem else exit_code(settings, succeeded, started=all(r.run_id for r in results))
-    _verdict(github, settings, results, status, total, problem, code)
+    _verdict(github, settings, results, status, total, problem, code, started_only=started_only)
     return code
 
 
@@ -94,15 +96,17 @@ def _verdict(
     total: float,
     problem: str | None,
     code: int,
+    *,
+    started_only: bool,
 ) -> None:
     if problem:
         github.annotate("error", problem, title="hex-action failed")
         return
-    failures = [r for r in results if r.status not in SUCCESS and r.message]
-    if status in SUCCESS or (not settings.wait and all(r.run_id for r in results)):
+    if status in SUCCESS or started_only:
         what = "pipeline" if settings.pipeline else "run"
         github.line(f"Hex {what} {status} in {format_duration(total)}")
         return
+    failures = [r for r in results if r.status not in SUCCESS and r.message]
     level = "error" if code else "warning"
     for result in failures[:10] if settings.pipeline else failures[:1]:
         label = f"step '{result.name}' " if settings.pipeline else ""
