@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from hex_action.client import HexClient, RunState
 from hex_action.clock import Clock
 from hex_action.errors import HexApiError
+from hex_action.lag import LAG_RETRY_EVERY, LAG_STATUSES
 from hex_action.status import is_terminal
 
 #: Longest time one cancel (or the read just before it) may take.
@@ -29,6 +30,9 @@ class RunToCancel:
     run_url: str | None
     #: False while the run's first read (the project's history) is still to come: no status read then.
     readable: bool = True
+    #: Created by the action and never read: a 404/403 on the cancel may be Hex's read-after-write
+    #: lag (`lag`), so it is tried again within CANCEL_WITHIN (a DELETE of a run Hex does not know is harmless).
+    fresh: bool = False
 
 
 def last_look(client: HexClient, clock: Clock, run: RunToCancel) -> RunState | None:
@@ -46,20 +50,28 @@ def cancel_many(client: HexClient, clock: Clock, runs: Sequence[RunToCancel]) ->
     """Cancel runs at Hex, all at once; per run a note on how that went, and its end if it had ended."""
 
     def cancel(run: RunToCancel) -> tuple[str, RunState | None]:
-        try:
-            client.cancel_run(run.project_id, run.run_id, within=CANCEL_WITHIN)
-        except HexApiError as exc:
-            # Hex refuses to cancel a run that has ended: if so, that end is the outcome.
-            state = last_look(client, clock, run) if exc.status_code and exc.status_code < 500 else None
-            if state is not None and is_terminal(state.status):
-                return f"The run had already ended {state.status}.", state
-            return (
-                f"Cancelling the run failed, so it may still be running: {run.run_url} ({exc.detail})",
-                None,
-            )
-        except Exception as exc:
-            return f"Cancelling the run failed ({type(exc).__name__}): {run.run_url}", None
-        return "The run was cancelled.", None
+        give_up_at = clock.now() + CANCEL_WITHIN
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                client.cancel_run(run.project_id, run.run_id, within=max(1.0, give_up_at - clock.now()))
+            except HexApiError as exc:
+                if run.fresh and exc.status_code in LAG_STATUSES and clock.now() + LAG_RETRY_EVERY <= give_up_at:
+                    clock.sleep(LAG_RETRY_EVERY)  # Hex may not know the run yet
+                    continue
+                # Hex refuses to cancel a run that has ended: if so, that end is the outcome.
+                state = last_look(client, clock, run) if exc.status_code and exc.status_code < 500 else None
+                if state is not None and is_terminal(state.status):
+                    return f"The run had already ended {state.status}.", state
+                after = f" after {tries} tries" if tries > 1 else ""
+                return (
+                    f"Cancelling the run failed{after}, so it may still be running: {run.run_url} ({exc.detail})",
+                    None,
+                )
+            except Exception as exc:
+                return f"Cancelling the run failed ({type(exc).__name__}): {run.run_url}", None
+            return "The run was cancelled.", None
 
     if len(runs) <= 1:
         return [cancel(r) for r in runs]

@@ -22,9 +22,10 @@ from hex_action.client import HexClient, RunHandle, RunState
 from hex_action.clock import Clock
 from hex_action.errors import HexApiError, Interrupted
 from hex_action.inputs import format_duration
+from hex_action.lag import LAG_RETRY_EVERY, LAG_STATUSES, READ_AFTER_WRITE_GRACE
 from hex_action.outcome import Observer, StepResult
 from hex_action.pipeline import graph_mode
-from hex_action.run_lookup import LOOKUP_LIMIT, NewRuns, find_new_runs, run_duration
+from hex_action.run_lookup import LOOKUP_LIMIT, NewRuns, find_new_runs_patiently, run_duration
 from hex_action.schedule import FLOOR, PollSchedule, Prediction, predict
 from hex_action.settings import Settings
 from hex_action.signals import CancelSignal
@@ -35,8 +36,9 @@ __all__ = ["Engine", "Observer", "StepResult"]
 
 #: Hex errors on a status read that no retry or wait will cure.
 PERMANENT_READ_ERRORS = frozenset({400, 401, 403, 404, 422})
-#: After a cancel cut a start request short, the run Hex may be creating is looked for again after this.
-SECOND_LOOK_AFTER = 2.0
+#: After a cancel cut a start request short, how long the run Hex may be creating is looked for
+#: (within the runner's 7.5 s between SIGINT and SIGTERM, the cancel included).
+CUT_SHORT_LOOKUP = 2 * LAG_RETRY_EVERY
 #: A start Hex turned away while other runs were in flight is tried again after this, unless Hex said when.
 POSTPONE_START = 15.0
 
@@ -55,6 +57,9 @@ class _Active:
     warned: set[str] = field(default_factory=set)
     #: The project's run history is still to be read (before the first status read).
     history_pending: bool = False
+    #: When a read first found the new run unknown to Hex (404/403, maybe its lag), and how many reads did.
+    unknown_since: float | None = None
+    unknown_reads: int = 0
 
     @property
     def timeout(self) -> float:
@@ -64,8 +69,17 @@ class _Active:
     def to_cancel(self) -> RunToCancel:
         """The run as `cancelling` needs it."""
         return RunToCancel(
-            self.spec.project_id, self.result.run_id or "", self.result.run_url, readable=not self.history_pending
+            self.spec.project_id,
+            self.result.run_id or "",
+            self.result.run_url,
+            readable=not self.history_pending,
+            fresh=self.fresh,
         )
+
+    @property
+    def fresh(self) -> bool:
+        """Created by the action and not yet read: Hex's reads may not know it yet (`lag`)."""
+        return self.spec.existing_run_id is None and not self.last_status
 
 
 class Engine:
@@ -252,10 +266,7 @@ class Engine:
 
     def _start_cut_short(self, spec: StepSpec, result: StepResult) -> None:
         """A cancel arrived while Hex was answering the start: find the run it may have made, cancel it."""
-        new = self._new_runs(spec, result, interruptible=False)
-        if new.error is None and not new.candidates:
-            self.clock.sleep(SECOND_LOOK_AFTER)  # Hex may still be creating it
-            new = self._new_runs(spec, result, interruptible=False)
+        new = self._new_runs(spec, result, interruptible=False)  # looked at again while Hex may be creating it
         what = f"The step was cancelled ({self.cancel.signal_name or 'a signal'}) while Hex was starting the run."
         run = new.only
         if run is None:
@@ -273,14 +284,16 @@ class Engine:
 
     def _new_runs(self, spec: StepSpec, result: StepResult, *, interruptible: bool) -> NewRuns:
         known = {r.run_id for r in self.results.values() if r.run_id}
-        deadline = self._deadline if interruptible else self.clock.now() + CANCEL_WITHIN
-        return find_new_runs(
+        now = self.clock.now()
+        return find_new_runs_patiently(
             self.client,
+            self.clock,
             spec.project_id,
             result.started_at or 0.0,
             known,
-            deadline=deadline,
-            interruptible=interruptible,
+            within=READ_AFTER_WRITE_GRACE if interruptible else CUT_SHORT_LOOKUP,
+            deadline=self._deadline if interruptible else now + CANCEL_WITHIN,
+            wake=self.cancel.event if interruptible else None,
         )
 
     def _read_history(self, active: _Active) -> None:
@@ -387,6 +400,8 @@ class Engine:
 
     def _read_failed(self, active: _Active, error: HexApiError) -> None:
         """A status read failed even after the client's retries."""
+        if self._may_be_lag(active, error):
+            return
         if error.status_code in PERMANENT_READ_ERRORS or not self.settings.wait:
             self._give_up_reading(active, error)
             return
@@ -398,13 +413,33 @@ class Engine:
         now = self.clock.now()
         active.next_read_at = now + active.schedule.next_delay(now - active.triggered_at)
 
+    def _may_be_lag(self, active: _Active, error: HexApiError) -> bool:
+        """Whether a 404/403 may be Hex's read-after-write lag on a run just created: then read again soon."""
+        if error.status_code not in LAG_STATUSES or not active.fresh:
+            return False
+        now = self.clock.now()
+        active.unknown_reads += 1
+        if active.unknown_since is None:
+            active.unknown_since = now
+            self.observer.warning(
+                f"Hex does not know run {active.result.run_id} yet; reading it again for up to "
+                f"{format_duration(READ_AFTER_WRITE_GRACE)}, as Hex may lag just after creating a run: {error.detail}"
+            )
+        if now - active.unknown_since + LAG_RETRY_EVERY > READ_AFTER_WRITE_GRACE:
+            return False
+        active.next_read_at = min(now + LAG_RETRY_EVERY, active.deadline)
+        return True
+
     def _give_up_reading(self, active: _Active, error: HexApiError) -> None:
         """The run's status cannot be read (no such run, no access): report UNKNOWN, never a guess."""
         self._done(active)
         message = f"Could not read the run's status: {error}"
+        if active.unknown_since is not None:
+            waited = format_duration(self.clock.now() - active.unknown_since)
+            message += f" Hex still did not know the run after {active.unknown_reads} reads over {waited}."
         if not self.settings.wait:
             message += " The run was started and left running (wait is false)."
-        elif error.status_code == 404:
+        elif error.status_code == 404 and active.spec.existing_run_id:
             message += " Hex knows no such run, so nothing was cancelled."
         elif self.settings.cancel_on_timeout:
             message += " " + self._cancel_many([active])[0][0]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from hex_action.client import HexClient, RunState
-from hex_action.errors import HexApiError
+from hex_action.clock import Clock
+from hex_action.errors import HexApiError, Interrupted
+from hex_action.inputs import format_duration
+from hex_action.lag import LAG_RETRY_EVERY
 from hex_action.status import Status
 
 #: How many recent runs a lookup asks for.
@@ -27,6 +31,9 @@ class NewRuns:
 
     candidates: list[RunState] = field(default_factory=list)
     error: str | None = None
+    #: How many times the list was read, and over how many seconds (Hex's list may lag a new run).
+    looks: int = 1
+    seconds: float = 0.0
 
     @property
     def only(self) -> RunState | None:
@@ -38,7 +45,8 @@ class NewRuns:
         if self.error is not None:
             return f"Hex may have started the run, and looking for it failed ({self.error}): {CHECK_RUNS}"
         if not self.candidates:
-            return "No new run appeared among the project's recent API runs: Hex did not start one."
+            tried = f" in {self.looks} looks over {format_duration(self.seconds)}" if self.looks > 1 else ""
+            return f"No new run appeared among the project's recent API runs{tried}: Hex did not start one."
         return (
             f"Hex may have started the run: {len(self.candidates)} recent runs of the project could be it, "
             f"so none was followed or cancelled: {CHECK_RUNS}"
@@ -66,6 +74,35 @@ def find_new_runs(
     except HexApiError as exc:
         return NewRuns(error=exc.detail)
     return NewRuns([r for r in runs if r.run_id not in known and began_after(r, since - CLOCK_SKEW)])
+
+
+def find_new_runs_patiently(
+    client: HexClient,
+    clock: Clock,
+    project_id: str,
+    since: float,
+    known: set[str],
+    *,
+    within: float,
+    deadline: float,
+    wake: threading.Event | None = None,
+) -> NewRuns:
+    """`find_new_runs`, looked again every LAG_RETRY_EVERY seconds for up to `within` while it finds none.
+
+    Hex's run list may not show a run it has just made (read-after-write lag), and "no new run"
+    ends the step as not started: so an empty answer is only believed once the lag has passed.
+    With `wake`, the lookup is interruptible: a cancel raises `Interrupted` (nothing on its way).
+    """
+    began = clock.now()
+    looks = 0
+    while True:
+        new = find_new_runs(client, project_id, since, known, deadline=deadline, interruptible=wake is not None)
+        looks += 1
+        now = clock.now()
+        if new.error is not None or new.candidates or now + LAG_RETRY_EVERY > min(began + within, deadline):
+            return replace(new, looks=looks, seconds=now - began)
+        if clock.sleep(LAG_RETRY_EVERY, wake):
+            raise Interrupted(in_request=False)
 
 
 def began_after(run: RunState, wall: float) -> bool:

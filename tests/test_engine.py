@@ -734,7 +734,7 @@ def test_unreadable_status_is_unknown_and_cancelled_as_on_timeout(
     world: World, cancel_on_timeout: str, deletes: int
 ) -> None:
     world.sim.configure_project(P1, pending_seconds=1, running_seconds=600)
-    world.sim.add_fault(Fault("GET", STATUS_PATH, 403, count=1))
+    world.sim.add_fault(Fault("GET", STATUS_PATH, 403, count=1000))  # not a passing lag
     (result,) = world.run(single(use_run_history="false", cancel_on_timeout=cancel_on_timeout))
     assert result.status == Status.UNKNOWN
     assert result.message is not None
@@ -743,7 +743,7 @@ def test_unreadable_status_is_unknown_and_cancelled_as_on_timeout(
 
 
 def test_wait_false_never_cancels_a_run_whose_status_it_cannot_read(world: World) -> None:
-    world.sim.add_fault(Fault("GET", STATUS_PATH, 403, count=1))
+    world.sim.add_fault(Fault("GET", STATUS_PATH, 403, count=1000))  # not a passing lag
     (result,) = world.run(single(wait="false"))
     assert result.status == Status.UNKNOWN
     assert result.run_id is not None
