@@ -99,6 +99,7 @@ def _report_input_error(github: GitHub, exc: InputError) -> int:
     )
     # Outputs on this path too, so a later `if: always()` step can tell what happened.
     github.set_outputs({"status": Status.INVALID_INPUT, "results": "[]"})
+    github.report_write_failures()
     return EXIT_INPUT_ERROR
 
 
@@ -107,6 +108,7 @@ def _report_internal_error(github: GitHub, exc: Exception) -> int:
     github.annotate("error", message, title="hex-action failed")
     github.summary(f"### ❌ Hex run not started: internal error\n\n{message}\n\n")
     github.set_outputs({"status": Status.NOT_STARTED, "results": "[]"})
+    github.report_write_failures()
     return EXIT_FAILURE
 
 

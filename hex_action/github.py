@@ -3,6 +3,10 @@
 Nothing else in the action writes workflow commands. Every line goes through `redact`,
 so a registered secret cannot reach the log, the outputs or the summary, even when Hex
 echoes it back in an error.
+
+No write here raises: a full disk, a read-only file or a closed stdout must not lose the rest
+(the other file, the run's cancel, the verdict). Failures are kept, one per destination, and
+`report_write_failures` turns them into one `::error` each at the end.
 """
 
 from __future__ import annotations
@@ -61,7 +65,8 @@ class GitHub:
     """The GitHub Actions runtime as seen from the container, or plain stdout elsewhere."""
 
     def __init__(self, environ: Mapping[str, str], stream: TextIO | None = None) -> None:
-        self._stream = stream or sys.stdout
+        # sys.stdout is None when the process was started without a file descriptor 1.
+        self._stream: TextIO | None = stream or sys.stdout
         self._output_path = environ.get("GITHUB_OUTPUT") or None
         self._summary_path = environ.get("GITHUB_STEP_SUMMARY") or None
         self.on_github = environ.get("GITHUB_ACTIONS") == "true"
@@ -70,6 +75,8 @@ class GitHub:
         #: Outputs written so far (for `--output json` and the tests).
         self.outputs: dict[str, str] = {}
         self.quiet_outputs = False
+        #: What could not be written, by destination (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, stdout): the first error.
+        self.write_failures: dict[str, str] = {}
 
     def redact(self, text: str) -> str:
         """`text` with every registered secret replaced by `***`."""
@@ -114,8 +121,7 @@ class GitHub:
         unchanged = self.outputs.get(name) == value
         self.outputs[name] = value
         if self._output_path:
-            with Path(self._output_path).open("a", encoding="utf-8") as handle:
-                handle.write(format_output(name, value))
+            self._append("GITHUB_OUTPUT", self._output_path, format_output(name, value))
         elif not self.quiet_outputs and not unchanged:  # on a terminal, say each value once
             self._write(f"{name}={value}\n")
 
@@ -128,12 +134,66 @@ class GitHub:
     def summary(self, markdown: str) -> None:
         """Append to the job summary (no-op outside GitHub)."""
         if self._summary_path:
-            with Path(self._summary_path).open("a", encoding="utf-8") as handle:
-                handle.write(self.redact(markdown))
+            self._append("GITHUB_STEP_SUMMARY", self._summary_path, self.redact(markdown))
+
+    def report_write_failures(self) -> bool:
+        """One `::error` per destination that could not be written; whether there was any.
+
+        On stdout, or on stderr when stdout is what failed (the runner reads commands from both).
+        """
+        for destination, problem in self.write_failures.items():
+            title = f"hex-action could not write {destination}"
+            line = f"::error title={escape_property(title)}::{escape_data(self.redact(problem))}\n"
+            if "stdout" in self.write_failures:
+                _to_stderr(line)
+            else:
+                self._write(line)
+        return bool(self.write_failures)
+
+    def _append(self, variable: str, path: str, text: str) -> None:
+        try:
+            with Path(path).open("a", encoding="utf-8") as handle:
+                handle.write(text)
+        except (OSError, ValueError) as exc:
+            what = "the step outputs" if variable == "GITHUB_OUTPUT" else "the job summary"
+            self.write_failures.setdefault(variable, f"Could not write {what} to {variable} ({path}): {_reason(exc)}")
 
     def _write(self, text: str) -> None:
+        if self._stream is None:
+            self.write_failures.setdefault("stdout", "Could not write the log to stdout: it is closed.")
+            return
         try:
             self._stream.write(text)
             self._stream.flush()
-        except (OSError, ValueError):
-            pass  # a closed stdout (the runner gone) must not turn into a crash mid-cleanup
+        except (OSError, ValueError) as exc:
+            # A closed or broken stdout (the runner gone, a pipe's reader exited) must not become a
+            # crash mid-cleanup: the rest is written, and this is reported on stderr at the end.
+            self.write_failures.setdefault("stdout", f"Could not write the log to stdout: {_reason(exc)}")
+            if self._stream is sys.stdout:
+                _discard_stdout()
+
+
+def _reason(exc: Exception) -> str:
+    """An OS error as `[Errno 28] No space left on device`, without the file name repeated."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        return f"[Errno {exc.errno}] {exc.strerror}"
+    return str(exc) or type(exc).__name__
+
+
+def _to_stderr(line: str) -> None:
+    try:
+        sys.stderr.write(line)
+        sys.stderr.flush()
+    except (AttributeError, OSError, ValueError):
+        pass  # nowhere left to say it; the exit code still does
+
+
+def _discard_stdout() -> None:
+    """Point file descriptor 1 at /dev/null, so that what is still buffered, and Python's flush at
+    exit, do not fail again ("Exception ignored ... BrokenPipeError", exit code 120)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass

@@ -59,6 +59,8 @@ def execute(settings: Settings, github: GitHub, cancel: CancelSignal, clock: Clo
     )
     code = EXIT_FAILURE if problem else exit_code(settings, succeeded, started=all(r.run_id for r in results))
     _verdict(github, settings, results, status, total, problem, code, started_only=started_only)
+    if github.report_write_failures():  # the outputs or the summary were lost: the step cannot pass
+        code = code or EXIT_FAILURE
     return code
 
 

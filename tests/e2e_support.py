@@ -13,6 +13,7 @@ admin endpoints.
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -125,7 +126,7 @@ class ActionProcess:
         summary = self.summary_path.read_text(encoding="utf-8") if self.summary_path else ""
         self.result = ActionResult(
             returncode=self.proc.returncode,
-            stdout=stdout,
+            stdout=stdout or "",
             stderr=stderr,
             output_file=output_file,
             summary=summary,
@@ -149,6 +150,7 @@ def start_action(
     unset: str = "default",
     args: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
+    stdout: str = "pipe",
 ) -> ActionProcess:
     """Start `entrypoint.py` in `workdir` with runner-style inputs.
 
@@ -156,6 +158,8 @@ def start_action(
     GITHUB_STEP_SUMMARY files (created empty, as `InitializeFiles` does) and GITHUB_ACTIONS=true.
     With `github=False` it is a plain command line: only the given `inputs` become `INPUT_*`
     variables and no GitHub variable is set. `env` adds or overrides variables last.
+    `stdout` other than "pipe" is not captured: "closed" (no fd 1 at all), "broken" (a pipe
+    nobody reads: EPIPE) or "full" (/dev/full: ENOSPC).
     """
     workdir.mkdir(parents=True, exist_ok=True)
     base = inherited_env()
@@ -179,17 +183,32 @@ def start_action(
     else:
         base.update({input_variable(name): value for name, value in (inputs or {}).items()})
     base.update(env or {})
+    command = [sys.executable, *PYTHON_FLAGS, str(ENTRYPOINT), *args]
+    out: Any = subprocess.PIPE
+    broken_read_end: int | None = None
+    if stdout == "closed":  # the process starts with no fd 1 at all
+        # Not through sh: dash drops the runner's `INPUT_PROJECT-ID` variables (not shell names).
+        closing = "import os, sys; os.close(1); os.execv(sys.argv[1], sys.argv[1:])"
+        command = [sys.executable, "-c", closing, *command]
+    elif stdout == "broken":  # a pipe nobody reads: every write gets EPIPE
+        broken_read_end, out = os.pipe()
+    elif stdout == "full":  # every write gets ENOSPC
+        out = os.open("/dev/full", os.O_WRONLY)
     proc = subprocess.Popen(
-        [sys.executable, *PYTHON_FLAGS, str(ENTRYPOINT), *args],
+        command,
         cwd=workdir,
         env=base,
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
+        stdout=out,
         stderr=subprocess.PIPE,
         text=True,
         encoding="utf-8",
         start_new_session=True,  # our signals only, never the terminal's
     )
+    if out is not subprocess.PIPE:
+        os.close(out)
+    if broken_read_end is not None:
+        os.close(broken_read_end)
     return ActionProcess(proc, time.monotonic(), output_path, summary_path)
 
 
