@@ -6,11 +6,14 @@ injectable clock so tests never sleep. The policy:
 
 * status and list reads (GET) and cancels (DELETE) are retried on 429 (after
   `Retry-After`), 5xx, timeouts and connection errors, with jittered exponential backoff
-  and a bounded number of attempts;
+  (also for a 429 that names no time) and a bounded number of attempts;
 * the POST that starts a run is retried only where Hex cannot have created a run: 429
   and 503 (no kernel free: "no run is created"), until the deadline, as kernels free up
   when other runs end; and connections that failed before the request was sent, a bounded
   number of times. Never after a 500 or a read timeout: that could start a second run.
+
+Redirects are never followed: requests would drop the token on the way to another host (a bare
+401 follows) and turn a redirected POST into a GET; the error names the redirect and the fix.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from urllib3.exceptions import NameResolutionError, NewConnectionError
 from hex_action import __version__
 from hex_action.clock import Clock
 from hex_action.errors import HexApiError, Interrupted
-from hex_action.hex_errors import HINTS, api_error, connection_error
+from hex_action.hex_errors import HINTS, api_error, connection_error, redirect_error
 from hex_action.ratelimit import RateLimiter, run_start_limiter, status_read_limiter
 
 USER_AGENT = f"hex-action/{__version__}"
@@ -37,8 +40,6 @@ USER_AGENT = f"hex-action/{__version__}"
 READ_TIMEOUT = (5.0, 20.0)
 START_TIMEOUT = (5.0, 60.0)
 CANCEL_TIMEOUT = (2.0, 5.0)
-#: Without Retry-After, Hex blocks "until the rate limit is reset, 60 seconds after the first request".
-DEFAULT_RETRY_AFTER = 60.0
 #: Without a deadline, how long a run start keeps retrying 429 and 503 (no kernel free).
 START_BUSY_WAIT = 600.0
 #: The longest backoff between two retries, before jitter.
@@ -234,7 +235,9 @@ class HexClient:
                 # A run start keeps its full read timeout: cutting it short would leave us not
                 # knowing whether Hex created the run.
                 bounded = timeout if kind == "start" else self._bounded_timeout(timeout, deadline)
-                response = self._session.request(method, url, json=json_body, params=params, timeout=bounded)
+                response = self._session.request(
+                    method, url, json=json_body, params=params, timeout=bounded, allow_redirects=False
+                )
             except requests.RequestException as exc:
                 failures += 1
                 if not _may_retry_exception(exc, policy) or failures >= policy.attempts:
@@ -243,6 +246,8 @@ class HexClient:
                     raise error from None
             else:
                 self._note_trace(response)
+                if response.is_redirect:
+                    raise redirect_error(response, self._base, self.redact)
                 if response.ok:
                     try:
                         return _json_or_empty(response, self.redact)
@@ -259,15 +264,16 @@ class HexClient:
                     )
                     raise error
                 retry_after = _retry_after(response, self._clock.wall())
-                if response.status_code == 429:
-                    retry_after = DEFAULT_RETRY_AFTER if retry_after is None else retry_after
-                    if limiter is not None:
-                        limiter.pause_until(self._clock.now() + retry_after)
                 last_error = api_error(response, self.redact)
                 # A start waiting for a free kernel backs off further: each retry spends one of
                 # the token's 60 starts an hour, which the other steps of a pipeline need too.
                 cap = START_BUSY_BACKOFF if kind == "start" else MAX_BACKOFF
+                # Without Retry-After (a 429 that names no time included) the backoff decides: Hex's
+                # block lasts at most 60 s, and waiting a whole minute would give up a start whose
+                # timeout is shorter after one try.
                 wait = retry_after if retry_after is not None else self._backoff(attempt, cap)
+                if response.status_code == 429 and limiter is not None:
+                    limiter.pause_until(self._clock.now() + wait)
                 if deadline is not None and self._clock.now() + wait > deadline:
                     last_error.retry_after = retry_after
                     raise last_error

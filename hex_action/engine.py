@@ -34,8 +34,8 @@ from hex_action.steps import StepSpec
 
 __all__ = ["Engine", "Observer", "StepResult"]
 
-#: Hex errors on a status read that no retry or wait will cure.
-PERMANENT_READ_ERRORS = frozenset({400, 401, 403, 404, 422})
+#: Hex errors on a status read that no retry or wait will cure (redirects are never followed).
+PERMANENT_READ_ERRORS = frozenset({301, 302, 303, 307, 308, 400, 401, 403, 404, 422})
 #: After a cancel cut a start request short, how long the run Hex may be creating is looked for
 #: (within the runner's 7.5 s between SIGINT and SIGTERM, the cancel included).
 CUT_SHORT_LOOKUP = 2 * LAG_RETRY_EVERY

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -48,6 +49,25 @@ def api_error(response: requests.Response, redact: Callable[[str], str]) -> HexA
         trace_id=redact(trace_id) if trace_id else None,
         hint=redact(hint),
     )
+
+
+def redirect_error(response: requests.Response, base_url: str, redact: Callable[[str], str]) -> HexApiError:
+    """The error for a redirect, which the client never follows: where it pointed, and the fix."""
+    method = response.request.method if response.request is not None else ""
+    target = urljoin(response.url or base_url, response.headers.get("Location", ""))
+    there, here = urlsplit(target), urlsplit(base_url)
+    what = f"Hex answered {response.status_code} to {method} {_path_of(response.url)}"
+    if (there.scheme, there.netloc) != (here.scheme, here.netloc):
+        final = f"{there.scheme}://{there.netloc}"
+        message = (
+            f"{what}: {here.scheme}://{here.netloc} redirected to another host, {final}. The request was not "
+            "followed: the token is never sent to another host than hex-url, nor a run start sent twice."
+        )
+        hint = f"Set hex-url to {final}, the host Hex redirects to."
+    else:
+        message = f"{what}: redirected to {target}, which the action does not follow (a run start must not be resent)."
+        hint = "Set hex-url to the address Hex redirects to."
+    return HexApiError(redact(message), status_code=response.status_code, hint=redact(hint))
 
 
 def connection_error(

@@ -18,7 +18,6 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError
 from hex_action import __version__
 from hex_action.client import (
     CANCEL_TIMEOUT,
-    DEFAULT_RETRY_AFTER,
     MAX_BACKOFF,
     READ_TIMEOUT,
     START_BUSY_BACKOFF,
@@ -372,15 +371,6 @@ def test_read_429_waits_for_retry_after_date(http: responses.RequestsMock, clien
     http.get(RUN_URL, json=status_payload())
     client.get_run(PROJECT, RUN)
     assert clock.sleeps == [pytest.approx(42.0)]
-
-
-def test_read_429_without_retry_after_waits_a_minute(
-    http: responses.RequestsMock, client: HexClient, clock: FakeClock
-) -> None:
-    http.get(RUN_URL, status=429)
-    http.get(RUN_URL, json=status_payload())
-    client.get_run(PROJECT, RUN)
-    assert clock.sleeps == [DEFAULT_RETRY_AFTER]
 
 
 def test_read_429_with_a_date_in_the_past_retries_at_once(
