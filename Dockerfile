@@ -8,9 +8,11 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_ROOT_USER_ACTION=ignore
 
 COPY requirements.txt /app/requirements.txt
+# requirements.txt pins every dependency with its hashes (`make lock`): --require-hashes installs
+# exactly those files or fails, --no-deps because the file already lists the whole closure.
 # Let pip byte-compile what it installs (no --no-compile): every start then imports requests and
 # yaml from .pyc files instead of compiling them again in a throwaway container.
-RUN pip install --no-cache-dir -r /app/requirements.txt
+RUN pip install --no-cache-dir --require-hashes --no-deps -r /app/requirements.txt
 
 COPY hex_action /app/hex_action
 COPY entrypoint.py /app/entrypoint.py
