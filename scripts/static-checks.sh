@@ -12,6 +12,8 @@
 #   examples            actionlint on copies whose `uses: hex-action/hex-action@<ref>` is rewritten
 #                       to `uses: ./` (see below), so they are checked against this action.yml too
 #                       (and a check that every example calls the action)
+#   workflows+examples  zizmor (the workflow security linter, offline) over .github/ (workflows,
+#                       dependabot.yml), action.yml and examples/, settings in .github/zizmor.yml
 #   Dockerfile          hadolint
 #   README.md           scripts/readme_tables.py --check (input/output tables == action.yml)
 #
@@ -19,7 +21,7 @@
 set -euo pipefail
 
 if [[ $# -ne 1 || ! -d "$1" ]]; then
-    echo "usage: $0 BIN_DIR   (the directory holding check-jsonschema, actionlint, hadolint, python)" >&2
+    echo "usage: $0 BIN_DIR   (the directory holding check-jsonschema, actionlint, zizmor, hadolint, python)" >&2
     exit 2
 fi
 BIN=$(cd -- "$1" && pwd)
@@ -112,6 +114,8 @@ if [[ ${#other_workflows[@]} -gt 0 ]]; then
 fi
 run_check "examples call the action (hex-action/hex-action@<ref>)" examples_call_action
 run_check "actionlint examples/*.yml against this action.yml ($shellcheck_state)" lint "${examples[@]}"
+run_check "zizmor .github/, action.yml, examples/*.yml (offline, .github/zizmor.yml)" \
+    "$BIN/zizmor" --offline --no-progress --config .github/zizmor.yml . "${examples[@]}"
 run_check "hadolint Dockerfile" "$BIN/hadolint" Dockerfile
 run_check "README tables match action.yml" "$BIN/python" scripts/readme_tables.py --check
 
