@@ -39,6 +39,7 @@ GENERATOR = REPO_ROOT / "scripts" / "extract_openapi.py"
 PROJECT = "019a26ea-83df-7003-a89d-abc76d32842e"  # a UUIDv7, like real Hex project ids
 RUNS_SPEC_PATH = "/v1/projects/{projectId}/runs"
 RUN_SPEC_PATH = "/v1/projects/{projectId}/runs/{runId}"
+PROJECT_SPEC_PATH = "/v1/projects/{projectId}"
 RUNS = f"/api/v1/projects/{PROJECT}/runs"
 EDITIONS = ("2026-08", "latest")
 
@@ -169,11 +170,12 @@ def test_extract_names_its_sources_and_holds_the_run_endpoints() -> None:
     assert "hex-openapi-latest.json" in data["_note"]
     for edition in EDITIONS:
         spec = data["specs"][edition]
-        assert sorted(spec["paths"]) == [RUNS_SPEC_PATH, RUN_SPEC_PATH]
+        assert sorted(spec["paths"]) == [PROJECT_SPEC_PATH, RUNS_SPEC_PATH, RUN_SPEC_PATH]
         # The simulator serves the spec paths under the server's /api prefix.
         assert spec["servers"] == [{"url": "https://app.hex.tech/api"}]
         assert sorted(spec["paths"][RUNS_SPEC_PATH]) == ["get", "post"]
         assert sorted(spec["paths"][RUN_SPEC_PATH]) == ["delete", "get"]
+        assert sorted(spec["paths"][PROJECT_SPEC_PATH]) == ["get"]
 
 
 @pytest.mark.parametrize("edition", EDITIONS)
@@ -233,6 +235,31 @@ def test_list_200_matches_the_spec(open_sim: HexSimulator, edition: str, query: 
     if edition == "latest":
         schema = relax_project_version(schema)
     assert_valid(schema, payload)
+
+
+@pytest.mark.parametrize("edition", EDITIONS)
+@pytest.mark.parametrize(
+    "shape",
+    [{}, {"title": "Daily revenue"}, {"published": False}, {"archived": True}, {"trashed": True, "archived": True}],
+)
+def test_get_project_200_matches_the_spec(open_sim: HexSimulator, edition: str, shape: dict[str, Any]) -> None:
+    open_sim.configure_project(PROJECT, **shape)
+    response = call(open_sim, "GET", f"/api/v1/projects/{PROJECT}")
+    assert response.status == 200
+    body = response.json()
+    assert_valid(response_schema(edition, PROJECT_SPEC_PATH, "get", 200), body)
+    assert body["id"] == PROJECT
+    assert body["title"] == shape.get("title", f"Simulated project {PROJECT[:8]}")
+    assert (body["lastPublishedAt"] is None) is (shape.get("published") is False)
+    assert (body["archivedAt"] is not None) is shape.get("archived", False)
+    assert (body["trashedAt"] is not None) is shape.get("trashed", False)
+
+
+def test_get_project_404_matches_the_latest_spec(open_sim: HexSimulator) -> None:
+    open_sim.configure_project(PROJECT, exists=False)
+    response = call(open_sim, "GET", f"/api/v1/projects/{PROJECT}")
+    assert response.status == 404
+    assert_valid(response_schema("latest", PROJECT_SPEC_PATH, "get", 404), response.json())
 
 
 @pytest.mark.parametrize("edition", EDITIONS)

@@ -1,4 +1,4 @@
-"""Routing and the Hex run endpoints' answers: RunProject, GetRunStatus, CancelRun, GetProjectRuns.
+"""Routing and the Hex endpoints' answers: RunProject, GetRunStatus, CancelRun, GetProjectRuns, GetProject.
 
 Only the current plural paths under ``/api/v1`` are served. Each endpoint reads and changes a
 :class:`~hex_action.simulator.state.SimState` at the clock time of the request and answers with
@@ -28,6 +28,10 @@ from hex_action.simulator.validation import parse_list_query, parse_run_body
 
 API_PREFIX = "/api/v1"
 RUNS_PATH = re.compile(r"^/api/v1/projects/(?P<project>[^/]+)/runs(?:/(?P<run>[^/]+))?/?$")
+PROJECT_PATH = re.compile(r"^/api/v1/projects/(?P<project>[^/]+)/?$")
+#: GetProject's fixed dates, before the request's clock time: made a month ago, published yesterday.
+CREATED_BEFORE = 30 * 86400.0
+PUBLISHED_BEFORE = 86400.0
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,12 @@ def route(
     method, path, headers, now = request.method, request.path, request.headers, request.now
     if request.token is None or request.token != token:
         return unauthorized()
+    project_match = PROJECT_PATH.match(path)
+    if project_match is not None and method == "GET":
+        wait = state.read_wait(token, now) if rate_limits else None
+        if wait is not None:
+            return too_many_requests(wait)
+        return _get_project(state, project_match["project"], now)
     match = RUNS_PATH.match(path)
     if match is None:
         return envelope(404, "Not found", [f"No route for {method} {path}"])
@@ -109,6 +119,36 @@ def _refuse(state: SimState, project_id: str, problems: list[str]) -> SimRespons
     if not project.published:
         return envelope(422, "Unprocessable content", ["Project is not published"])
     return None
+
+
+def _get_project(state: SimState, project_id: str, now: float) -> SimResponse:
+    """GetProject: the project's metadata (hex-openapi-latest's ``Project``), sharing left out."""
+    project = state.project(project_id)
+    if not project.exists:
+        return envelope(404, "Project not found", [f"No project with id {project_id}"])
+    payload = {
+        "id": project_id,
+        "title": project.title if project.title is not None else f"Simulated project {project_id[:8]}",
+        "description": None,
+        "type": "PROJECT",
+        "creator": {"email": "creator@example.com"},
+        "owner": {"email": "owner@example.com"},
+        "status": None,
+        "categories": [],
+        "reviews": {"required": False},
+        "analytics": {
+            "appViews": {"allTime": 0, "lastSevenDays": 0, "lastFourteenDays": 0, "lastThirtyDays": 0},
+            "lastViewedAt": None,
+            "publishedResultsUpdatedAt": None,
+        },
+        "lastEditedAt": _iso(now - PUBLISHED_BEFORE),
+        "lastPublishedAt": _iso(now - PUBLISHED_BEFORE) if project.published else None,
+        "createdAt": _iso(now - CREATED_BEFORE),
+        "archivedAt": _iso(now - PUBLISHED_BEFORE) if project.archived else None,
+        "trashedAt": _iso(now - PUBLISHED_BEFORE) if project.trashed else None,
+        "schedules": [],
+    }
+    return json_response(200, payload)
 
 
 def _run_project(

@@ -39,8 +39,9 @@ def _parse_bool(text: str) -> bool:
 def _parse_project_option(text: str) -> tuple[str, dict[str, Any]]:
     """Parse ``ID=running:5,final:ERRORED,pending:1`` into configure_project keyword arguments.
 
-    Keys: pending, running (durations), final, published/exists (booleans), version (int),
-    inputs (names separated by ``/``), history (durations separated by ``/``).
+    Keys: pending, running (durations), final, published/exists/archived/trashed (booleans),
+    version (int), inputs (names separated by ``/``), history (durations separated by ``/``),
+    title (text without commas).
     """
     project_id, sep, spec = text.partition("=")
     if not project_id or not sep:
@@ -57,8 +58,10 @@ def _parse_project_option(text: str) -> tuple[str, dict[str, Any]]:
         elif key == "final":
             check_final_status(value.upper())
             options["final_status"] = value.upper()
-        elif key in ("published", "exists"):
+        elif key in ("published", "exists", "archived", "trashed"):
             options[key] = _parse_bool(value)
+        elif key == "title":
+            options["title"] = value
         elif key == "version":
             options["project_version"] = int(value)
         elif key == "inputs":
@@ -93,7 +96,8 @@ def _argument_parser() -> argparse.ArgumentParser:
         default=[],
         metavar="ID=key:value,...",
         help="per-project behaviour, e.g. ID=running:5,final:ERRORED,pending:1 (also published:false, "
-        "exists:false, version:3, inputs:a/b, history:30/45s); repeatable",
+        "exists:false, archived:true, trashed:true, title:Daily revenue, version:3, inputs:a/b, "
+        "history:30/45s); repeatable",
     )
     parser.add_argument("--no-rate-limits", action="store_true", help="never answer 429")
     parser.add_argument(

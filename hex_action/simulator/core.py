@@ -86,6 +86,9 @@ class HexSimulator:
         input_names: Iterable[str] | None = None,
         history: Sequence[float | Mapping[str, Any]] | None = None,
         project_version: int = 1,
+        title: str | None = None,
+        archived: bool = False,
+        trashed: bool = False,
     ) -> None:
         """Set how one project behaves (unset durations/status fall back to the simulator defaults).
 
@@ -94,7 +97,8 @@ class HexSimulator:
         names then give 422 ``InvalidParamPayload`` with them in ``notFound``. ``history`` replaces
         this project's pre-seeded past runs: each item is a duration in seconds (a COMPLETED API run)
         or a mapping with ``durationSeconds`` and optional ``status`` and ``runTrigger``; the first
-        item is the most recent run, ended a minute before now.
+        item is the most recent run, ended a minute before now. ``title``, ``archived`` and ``trashed``
+        shape GetProject's answer (``published=False`` gives a null ``lastPublishedAt`` there).
         """
         defaults = self._state.defaults
         project = Project(
@@ -105,6 +109,9 @@ class HexSimulator:
             exists=exists,
             input_names=None if input_names is None else frozenset(input_names),
             project_version=project_version,
+            title=title,
+            archived=archived,
+            trashed=trashed,
         )
         check_final_status(project.final_status)
         with self._lock:

@@ -55,6 +55,9 @@ def _admin_project(sim: HexSimulator, project_id: str, spec: Any) -> None:
         "inputNames",
         "history",
         "projectVersion",
+        "title",
+        "archived",
+        "trashed",
     }
     unknown = set(spec) - known
     if unknown:
@@ -73,6 +76,9 @@ def _admin_project(sim: HexSimulator, project_id: str, spec: Any) -> None:
         input_names=spec.get("inputNames"),
         history=spec.get("history"),
         project_version=int(spec.get("projectVersion", 1)),
+        title=None if spec.get("title") is None else str(spec["title"]),
+        archived=bool(spec.get("archived", False)),
+        trashed=bool(spec.get("trashed", False)),
     )
 
 

@@ -43,6 +43,10 @@ class Project:
     exists: bool = True
     input_names: frozenset[str] | None = None
     project_version: int = 1
+    #: GetProject's `title`; None: a title made from the project id.
+    title: str | None = None
+    archived: bool = False
+    trashed: bool = False
 
 
 @dataclass
