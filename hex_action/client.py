@@ -23,6 +23,7 @@ import random
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -47,6 +48,8 @@ MAX_BACKOFF = 30.0
 #: The longest backoff between two starts refused for want of a kernel (503): at most about 40
 #: retries an hour, leaving part of the token's 60 starts an hour to other steps.
 START_BUSY_BACKOFF = 120.0
+#: Asks GetRunStatus for `stateEvents` too (hex-api.md: GetRunStatus).
+_EXPANDED_STATS = {"enable-expanded-stats": "true"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,21 @@ class RunState:
     end_time: str | None
     trace_id: str | None
     project_version: str | None
+    #: Hex's own timestamps of the run's status changes (`stateEvents`, asked for with the
+    #: `enable-expanded-stats` header), as (status, epoch seconds) in time order; empty when absent.
+    state_events: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """What GetProject tells about a project before it is run."""
+
+    project_id: str
+    title: str | None
+    #: `lastPublishedAt` is set: RunProject runs the latest published version, so there must be one.
+    published: bool
+    archived: bool
+    trashed: bool
 
 
 @dataclass(frozen=True)
@@ -94,7 +112,7 @@ _CANCEL = _Policy(3, frozenset({429, 500, 502, 503, 504}), retry_unsent_only=Fal
 
 
 class HexClient:
-    """Hex's run endpoints (current plural paths) on one `requests.Session`."""
+    """Hex's run endpoints (current plural paths) and GetProject on one `requests.Session`."""
 
     def __init__(
         self,
@@ -122,7 +140,7 @@ class HexClient:
         #: The traceId of Hex's latest response, for the `trace-id` output.
         self.last_trace_id: str | None = None
         #: Requests sent, by kind, for the benchmark and the notes.
-        self.counts: dict[str, int] = {"start": 0, "status": 0, "list": 0, "cancel": 0}
+        self.counts: dict[str, int] = {"start": 0, "status": 0, "list": 0, "cancel": 0, "project": 0}
 
     def redact(self, text: str) -> str:
         """`text` with the token replaced, for anything that may reach a log."""
@@ -154,7 +172,10 @@ class HexClient:
     def get_run(
         self, project_id: str, run_id: str, *, deadline: float | None = None, interruptible: bool = True
     ) -> RunState:
-        """Read a run's status (GetRunStatus). `interruptible=False` while cancelling: a cancel must not stop it."""
+        """Read a run's status (GetRunStatus). `interruptible=False` while cancelling: a cancel must not stop it.
+
+        Asks for the expanded stats, whose `stateEvents` give the timeline Hex itself recorded.
+        """
         data = self._call(
             "GET",
             f"/projects/{project_id}/runs/{run_id}",
@@ -163,8 +184,29 @@ class HexClient:
             READ_TIMEOUT,
             deadline,
             interruptible=interruptible,
+            headers=_EXPANDED_STATS,
         )
         return _run_state(data, run_id)
+
+    def get_project(self, project_id: str, *, deadline: float | None = None) -> ProjectInfo:
+        """Read a project's title and publish state (GetProject), from the status reads' budget."""
+        data = self._call(
+            "GET",
+            f"/projects/{project_id}",
+            "project",
+            _READ,
+            READ_TIMEOUT,
+            deadline,
+            params={"includeSharing": "false"},
+        )
+        title = data.get("title")
+        return ProjectInfo(
+            project_id=project_id,
+            title=title.strip() or None if isinstance(title, str) else None,
+            published=bool(data.get("lastPublishedAt")),
+            archived=bool(data.get("archivedAt")),
+            trashed=bool(data.get("trashedAt")),
+        )
 
     def list_runs(
         self,
@@ -221,8 +263,9 @@ class HexClient:
         json_body: Mapping[str, Any] | None = None,
         params: Mapping[str, str] | None = None,
         interruptible: bool = True,
+        headers: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        limiter = self.starts if kind == "start" else self.reads if kind in ("status", "list") else None
+        limiter = self.starts if kind == "start" else self.reads if kind in ("status", "list", "project") else None
         url = self._base + path
         failures = 0  # failed attempts that count against policy.attempts
         for attempt in itertools.count(1):
@@ -236,7 +279,13 @@ class HexClient:
                 # knowing whether Hex created the run.
                 bounded = timeout if kind == "start" else self._bounded_timeout(timeout, deadline)
                 response = self._session.request(
-                    method, url, json=json_body, params=params, timeout=bounded, allow_redirects=False
+                    method,
+                    url,
+                    json=json_body,
+                    params=params,
+                    headers=headers,
+                    timeout=bounded,
+                    allow_redirects=False,
                 )
             except requests.RequestException as exc:
                 failures += 1
@@ -385,7 +434,26 @@ def _run_state(data: Mapping[str, Any], run_id: str) -> RunState:
         end_time=_text(data.get("endTime")),
         trace_id=_text(data.get("traceId")),
         project_version=_text(data.get("projectVersion")),
+        state_events=_state_events(data.get("stateEvents")),
     )
+
+
+def _state_events(events: Any) -> tuple[tuple[str, float], ...]:
+    """`stateEvents` as (status, epoch seconds), oldest first; events without a readable time are left out."""
+    if not isinstance(events, list):
+        return ()
+    parsed = []
+    for event in events:
+        if not isinstance(event, dict) or not isinstance(event.get("value"), str):
+            continue
+        try:
+            when = datetime.fromisoformat(str(event.get("timestamp")))
+        except ValueError:
+            continue
+        if when.tzinfo is None:  # Hex's timestamps are UTC
+            continue
+        parsed.append((event["value"], when.timestamp()))
+    return tuple(sorted(parsed, key=lambda item: item[1]))
 
 
 def _text(value: Any) -> str | None:

@@ -37,6 +37,7 @@ PROJECT = "5a8591dd-4039-49df-9202-96385ba3eff8"
 RUN = "78c33d18-170c-44d3-a227-b3194f134f73"
 RUNS_URL = f"{BASE}/projects/{PROJECT}/runs"
 RUN_URL = f"{RUNS_URL}/{RUN}"
+PROJECT_URL = f"{BASE}/projects/{PROJECT}"
 BODY = {"dryRun": False, "updatePublishedResults": False, "useCachedSqlResults": True, "inputParams": {"n": 1}}
 
 
@@ -131,15 +132,17 @@ def assert_no_token(err: BaseException) -> None:
 
 def call_every_endpoint(http: responses.RequestsMock, client: HexClient) -> None:
     """A success for each endpoint (answered after any answer registered before it), then one call
-    of each: start (POST), status (GET), list (GET), cancel (DELETE)."""
+    of each: start (POST), status (GET), list (GET), cancel (DELETE), project (GET)."""
     http.post(RUNS_URL, status=201, json=started_payload())
     http.get(RUN_URL, json=status_payload())
     http.get(RUNS_URL, json={"runs": []})
     http.delete(RUN_URL, status=204)
+    http.get(PROJECT_URL, json=project_payload())
     client.trigger_run(PROJECT, BODY)
     client.get_run(PROJECT, RUN)
     client.list_runs(PROJECT)
     client.cancel_run(PROJECT, RUN)
+    client.get_project(PROJECT)
 
 
 def backoff_bounds(attempt: int, cap: float = MAX_BACKOFF) -> tuple[float, float]:
@@ -155,13 +158,13 @@ def test_every_call_sends_bearer_token_user_agent_and_an_explicit_timeout(
 ) -> None:
     call_every_endpoint(http, client)
 
-    assert [r.method for r in sent(http)] == ["POST", "GET", "GET", "DELETE"]
+    assert [r.method for r in sent(http)] == ["POST", "GET", "GET", "DELETE", "GET"]
     for request in sent(http):
         assert request.headers["Authorization"] == f"Bearer {TOKEN}"
         assert request.headers["User-Agent"] == f"hex-action/{__version__}"
         assert request.headers["Accept"] == "application/json"
     timeouts = [r.req_kwargs["timeout"] for r in sent(http)]
-    assert timeouts == [START_TIMEOUT, READ_TIMEOUT, READ_TIMEOUT, CANCEL_TIMEOUT]
+    assert timeouts == [START_TIMEOUT, READ_TIMEOUT, READ_TIMEOUT, CANCEL_TIMEOUT, READ_TIMEOUT]
     assert all(t is not None and all(part > 0 for part in t) for t in timeouts)
 
 
@@ -730,7 +733,7 @@ def test_a_start_429_pauses_starts_but_not_reads(
 def test_starts_count_against_the_start_limiter_only(http: responses.RequestsMock, client: HexClient) -> None:
     call_every_endpoint(http, client)
     assert client.starts.used == 1
-    assert client.reads.used == 2  # status and list reads share the budget; cancels are not counted
+    assert client.reads.used == 3  # status, list and project reads share the budget; cancels are not counted
 
 
 # -- cancel signal ---------------------------------------------------------------------------
@@ -970,4 +973,96 @@ def test_counts_every_request_sent_by_kind(http: responses.RequestsMock, client:
     http.post(RUNS_URL, status=503)
     http.get(RUN_URL, status=502)
     call_every_endpoint(http, client)  # the start and the status read each fail once, then succeed
-    assert client.counts == {"start": 2, "status": 2, "list": 1, "cancel": 1}
+    assert client.counts == {"start": 2, "status": 2, "list": 1, "cancel": 1, "project": 1}
+
+
+# -- get_project -------------------------------------------------------------------------------
+
+
+def project_payload(**fields: Any) -> dict[str, Any]:
+    """The GetProject fields the action reads (Hex sends many more)."""
+    return {
+        "id": PROJECT,
+        "title": "Daily revenue",
+        "lastPublishedAt": "2026-11-30T10:00:00.000Z",
+        "archivedAt": None,
+        "trashedAt": None,
+        **fields,
+    }
+
+
+def test_get_project_reads_title_and_publish_state(http: responses.RequestsMock, client: HexClient) -> None:
+    http.get(PROJECT_URL, json=project_payload())
+    info = client.get_project(PROJECT)
+    assert (info.title, info.published, info.archived, info.trashed) == ("Daily revenue", True, False, False)
+    assert http.calls[0].request.url == f"{PROJECT_URL}?includeSharing=false"
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"lastPublishedAt": None}, (False, False, False)),
+        ({"archivedAt": "2026-12-01T00:00:00Z"}, (True, True, False)),
+        ({"trashedAt": "2026-12-01T00:00:00Z"}, (True, False, True)),
+    ],
+)
+def test_get_project_states(
+    http: responses.RequestsMock, client: HexClient, fields: dict[str, Any], expected: tuple[bool, bool, bool]
+) -> None:
+    http.get(PROJECT_URL, json=project_payload(**fields))
+    info = client.get_project(PROJECT)
+    assert (info.published, info.archived, info.trashed) == expected
+
+
+@pytest.mark.parametrize("title", [None, "", "   ", 42, ["x"]])
+def test_get_project_without_a_usable_title(http: responses.RequestsMock, client: HexClient, title: Any) -> None:
+    http.get(PROJECT_URL, json=project_payload(title=title))
+    assert client.get_project(PROJECT).title is None
+
+
+def test_get_project_spends_the_read_budget(http: responses.RequestsMock, client: HexClient) -> None:
+    http.get(PROJECT_URL, json=project_payload())
+    before = client.reads.next_allowed(0.0)
+    for _ in range(40):
+        try:
+            client.get_project(PROJECT, deadline=0.0)
+        except HexApiError as exc:
+            assert exc.status_code == 429  # the limiter said no before any request
+            break
+    else:
+        raise AssertionError("GetProject never met the read limit")
+    assert client.counts["project"] < 40
+    assert client.reads.next_allowed(0.0) > before
+
+
+def test_get_project_404_is_an_api_error(http: responses.RequestsMock, client: HexClient) -> None:
+    http.get(PROJECT_URL, status=404, json={"message": "Project not found", "code": "NOT_FOUND", "issues": []})
+    with pytest.raises(HexApiError) as caught:
+        client.get_project(PROJECT)
+    assert caught.value.status_code == 404
+
+
+# -- state events ------------------------------------------------------------------------------
+
+
+def test_get_run_asks_for_expanded_stats_and_reads_state_events(
+    http: responses.RequestsMock, client: HexClient
+) -> None:
+    events = [
+        {"type": "STATUS", "value": "RUNNING", "timestamp": "2026-12-03T10:00:05.500Z"},
+        {"type": "STATUS", "value": "PENDING", "timestamp": "2026-12-03T10:00:00Z"},
+        {"type": "STATUS", "value": "COMPLETED", "timestamp": "not a time"},
+        {"type": "STATUS", "value": "COMPLETED", "timestamp": "2026-12-03T10:01:00"},  # no zone: unreadable
+        {"type": "STATUS", "value": 3, "timestamp": "2026-12-03T10:01:00Z"},
+        "junk",
+    ]
+    http.get(RUN_URL, json=status_payload(stateEvents=events))
+    state = client.get_run(PROJECT, RUN)
+    assert http.calls[0].request.headers["enable-expanded-stats"] == "true"
+    assert state.state_events == (("PENDING", 1796292000.0), ("RUNNING", 1796292005.5))
+
+
+@pytest.mark.parametrize("events", [None, "x", {}])
+def test_get_run_without_state_events(http: responses.RequestsMock, client: HexClient, events: Any) -> None:
+    http.get(RUN_URL, json=status_payload(stateEvents=events))
+    assert client.get_run(PROJECT, RUN).state_events == ()
