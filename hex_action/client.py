@@ -190,15 +190,8 @@ class HexClient:
 
     def get_project(self, project_id: str, *, deadline: float | None = None) -> ProjectInfo:
         """Read a project's title and publish state (GetProject), from the status reads' budget."""
-        data = self._call(
-            "GET",
-            f"/projects/{project_id}",
-            "project",
-            _READ,
-            READ_TIMEOUT,
-            deadline,
-            params={"includeSharing": "false"},
-        )
+        params = {"includeSharing": "false"}
+        data = self._call("GET", f"/projects/{project_id}", "project", _READ, READ_TIMEOUT, deadline, params=params)
         title = data.get("title")
         return ProjectInfo(
             project_id=project_id,

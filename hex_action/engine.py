@@ -25,6 +25,7 @@ from hex_action.inputs import format_duration
 from hex_action.lag import LAG_RETRY_EVERY, LAG_STATUSES, READ_AFTER_WRITE_GRACE
 from hex_action.outcome import Observer, StepResult
 from hex_action.pipeline import graph_mode
+from hex_action.projects import ProjectReader, unrunnable
 from hex_action.run_lookup import LOOKUP_LIMIT, NewRuns, find_new_runs_patiently, run_duration
 from hex_action.schedule import FLOOR, PollSchedule, Prediction, predict
 from hex_action.settings import Settings
@@ -106,7 +107,8 @@ class Engine:
             steps = tuple(dataclasses.replace(s, needs=(steps[i - 1].name,) if i else ()) for i, s in enumerate(steps))
         self._steps = steps
         self._parallel = settings.max_parallel if graph_mode(settings.steps) else 1
-        self.results = {s.name: StepResult(name=s.name, project_id=s.project_id) for s in steps}
+        self.results = {s.name: StepResult(name=s.name, project_id=s.project_id, needs=s.needs) for s in steps}
+        self._projects = ProjectReader(client, clock, observer.warning)
         self._active: list[_Active] = []
         self._first_failure: StepResult | None = None
         self._deadline = 0.0
@@ -148,6 +150,7 @@ class Engine:
             if self.cancel.requested:
                 continue
             if not self._active and next_start is None:
+                self._skip_blocked()  # a step refused just now (NOT_STARTED) blocks those that need it
                 return
             self._wait_for_next(next_start)
             self._read_due()
@@ -174,7 +177,34 @@ class Engine:
                 return None
         return None
 
+    def _project_runnable(self, spec: StepSpec, result: StepResult) -> bool:
+        """Name the step's project (read just before its first run starts); False when Hex cannot run it.
+
+        The read is not made for all projects up front: a burst of reads would hold up the first
+        runs' status reads (the read budget allows 6 in 12 s), costing every pipeline time.
+        """
+        if result.finished:
+            return False
+        if not self._projects.known(spec.project_id):
+            deadline = min([self._deadline] + [min(a.next_read_at, a.deadline) for a in self._active])
+            try:
+                with self.cancel.interruptible():
+                    self._projects.read(spec.project_id, deadline)
+            except Interrupted:
+                return False  # not started: the loop cancels it with the rest
+        info = self._projects.info(spec.project_id)
+        if info is None:
+            return True
+        result.project_name = info.title
+        refusal = None if spec.existing_run_id else unrunnable(info)
+        if refusal is not None:
+            self._finish(result, Status.NOT_STARTED, refusal)
+            return False
+        return True
+
     def _start(self, spec: StepSpec, result: StepResult) -> None:
+        if not self._project_runnable(spec, result):
+            return
         result.started_at = self.clock.wall()
         result.start_order = sum(r.start_order is not None for r in self.results.values()) + 1
         triggered_at = self.clock.now()
@@ -190,6 +220,8 @@ class Engine:
         result.run_url = handle.run_url or None
         result.trace_id = handle.trace_id or self.client.last_trace_id
         result.project_version = handle.project_version
+        if not spec.existing_run_id:  # an attached run's past is known only from Hex's answers
+            result.phases = [(Status.PENDING, self.clock.wall())]
         timeout = max(0.0, min(spec.timeout or self.settings.timeout, self._deadline - triggered_at))
         active = _Active(
             spec=spec,
@@ -373,6 +405,10 @@ class Engine:
         if state.elapsed_ms is not None:
             result.elapsed_seconds = state.elapsed_ms / 1000
         status = state.status
+        if state.state_events:
+            result.phases, result.phases_from_hex = list(state.state_events), True
+        elif not result.phases_from_hex and (not result.phases or result.phases[-1][0] != status):
+            result.phases.append((status, self.clock.wall()))
         if status != active.last_status:
             previous, active.last_status = active.last_status, status
             result.status = status
@@ -454,6 +490,7 @@ class Engine:
         result.status = status
         result.message = message
         result.finished = True
+        result.ended_at = self.clock.wall()
         self.observer.step_finished(result)
         if status not in SUCCESS and self.settings.wait and self._first_failure is None:
             self._first_failure = result

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hex_action.status import SUCCESS
@@ -26,6 +26,21 @@ class StepResult:
     started_at: float | None = None
     start_order: int | None = None
     finished: bool = False
+    #: The project's title in Hex (GetProject); None when it could not be read.
+    project_name: str | None = None
+    #: The steps this one waited for (in a sequence, the one before it).
+    needs: tuple[str, ...] = ()
+    #: When the run entered each status, as (status, epoch seconds), oldest first: Hex's own
+    #: `stateEvents` when its status reads give them (`phases_from_hex`), else when the action saw each.
+    phases: list[tuple[str, float]] = field(default_factory=list)
+    phases_from_hex: bool = False
+    #: Wall-clock time the step's outcome was known.
+    ended_at: float | None = None
+
+    @property
+    def label(self) -> str:
+        """The project's name for people: its title, else its id."""
+        return self.project_name or self.project_id
 
     @property
     def succeeded(self) -> bool:
@@ -37,6 +52,7 @@ class StepResult:
         return {
             "name": self.name,
             "project-id": self.project_id,
+            "project-name": self.project_name,
             "run-id": self.run_id,
             "run-url": self.run_url,
             "status": self.status or None,

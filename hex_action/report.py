@@ -1,4 +1,4 @@
-"""What the user sees: log lines as things happen, outputs, the job summary, the final verdict."""
+"""What the user sees as things happen: log lines and outputs; the overall status and `results`."""
 
 from __future__ import annotations
 
@@ -9,14 +9,9 @@ from hex_action.github import GitHub
 from hex_action.inputs import format_duration
 from hex_action.outcome import StepResult
 from hex_action.status import HEX_TERMINAL, Status
+from hex_action.summary import summary_markdown
 
-_ICONS = {
-    Status.COMPLETED: "✅",
-    Status.DRY_RUN: "✅",
-    Status.SKIPPED: "⏭️",
-    Status.CANCELLED: "🚫",
-    Status.TIMED_OUT: "⏱️",
-}
+__all__ = ["Reporter", "overall_status", "results_json", "summary_markdown"]  # the summary lives in summary.py
 
 
 class Reporter:
@@ -32,8 +27,9 @@ class Reporter:
     def run_started(self, result: StepResult) -> None:
         """Log the run link first thing, and write run-id and run-url before waiting."""
         label = f"step '{result.name}' " if self.pipeline else ""
+        name = f" of {result.project_name}" if result.project_name else ""
         version = f", project version {result.project_version}" if result.project_version else ""
-        self.github.line(f"Started {label}run {result.run_id}{version}: {result.run_url or '(link follows)'}")
+        self.github.line(f"Started {label}run {result.run_id}{name}{version}: {result.run_url or '(link follows)'}")
         self._note_trace(result)
         if not self.pipeline:
             self.github.set_outputs(
@@ -95,63 +91,3 @@ def overall_status(results: Sequence[StepResult]) -> str:
 def results_json(results: Sequence[StepResult]) -> str:
     """The `results` output: one object per step, in written order."""
     return json.dumps([r.as_output() for r in results], separators=(",", ":"))
-
-
-def summary_markdown(
-    results: Sequence[StepResult],
-    *,
-    status: str,
-    total_seconds: float,
-    problem: str | None,
-    pipeline: bool,
-    started_only: bool = False,
-) -> str:
-    """The job summary: a table of runs with links, and on failure what went wrong.
-
-    `started_only` is for `wait: false`: the run was started and not waited for.
-    """
-    ok = status in (Status.COMPLETED, Status.DRY_RUN) or started_only
-    what = "Hex pipeline" if pipeline else "Hex run started" if started_only else "Hex run"
-    head = f"### {'✅' if ok else '❌'} {what}: {_text(status)}\n\n"
-    rows = ["| Step | Project | Run | Status | Duration |", "|---|---|---|---|---|"]
-    if not pipeline:  # one run: the step's name is its project id, so no Step column
-        rows = ["| Project | Run | Status | Duration |", "|---|---|---|---|"]
-    ordered = sorted(results, key=lambda r: (r.start_order is None, r.start_order or 0))
-    for r in ordered:
-        run = f"[{_cell(r.run_id)}]({r.run_url})" if _linkable(r.run_url) and r.run_id else _cell(r.run_id or "—")
-        duration = format_duration(r.elapsed_seconds) if r.elapsed_seconds is not None else "—"
-        icon = _ICONS.get(Status(r.status), "❌") if r.status in Status.__members__ else "❌"
-        step = f"| {_cell(r.name)} " if pipeline else ""
-        rows.append(f"{step}| `{_cell(r.project_id)}` | {run} | {icon} {_cell(r.status or '—')} | {duration} |")
-    body = "\n".join(rows) + "\n"
-    if pipeline:
-        body += f"\nTotal time: {format_duration(total_seconds)}\n"
-    problems = [f"- **{_cell(r.name)}**: {_text(r.message)}" for r in ordered if r.message and not r.succeeded]
-    if problem:
-        problems.insert(0, f"- {_text(problem)}")
-    if problems:
-        body += "\n**What went wrong**\n\n" + "\n".join(dict.fromkeys(problems)) + "\n"
-    return head + body + "\n"
-
-
-def _cell(text: str | None) -> str:
-    """Text from Hex made safe inside a Markdown table cell (no HTML, no column breaks)."""
-    return _text(text).replace("|", "\\|")
-
-
-def _linkable(url: str | None) -> bool:
-    """Whether a URL from Hex can be a Markdown link target as it is (http(s), nothing that ends the link)."""
-    if not url or not url.startswith(("https://", "http://")):
-        return False
-    return not any(c in url for c in " ()<>[]\n\r|`")
-
-
-def _text(text: str | None) -> str:
-    """Text from Hex shown as plain text: no HTML, no links or emphasis, one line."""
-    if not text:
-        return ""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("`", "'")
-    for char in "\\[]*!":  # not `_`: statuses such as DRY_RUN are full of it, and GFM ignores it inside words
-        text = text.replace(char, "\\" + char)
-    # A lone CR ends a line in CommonMark just as LF does: either would end a table row.
-    return text.replace("\r\n", " ").replace("\r", " ").replace("\n", " ")

@@ -13,10 +13,11 @@ from hex_action.engine import Engine, StepResult
 from hex_action.errors import EXIT_FAILURE, EXIT_OK
 from hex_action.github import GitHub
 from hex_action.inputs import format_duration
-from hex_action.report import Reporter, overall_status, results_json, summary_markdown
+from hex_action.report import Reporter, overall_status, results_json
 from hex_action.settings import Settings
 from hex_action.signals import CancelSignal
 from hex_action.status import SUCCESS, Status
+from hex_action.summary import summary_markdown
 
 
 def execute(settings: Settings, github: GitHub, cancel: CancelSignal, clock: Clock) -> int:
@@ -47,16 +48,17 @@ def execute(settings: Settings, github: GitHub, cancel: CancelSignal, clock: Clo
     # wait: false and every run started: the runs were left running, as asked.
     started_only = not settings.wait and problem is None and all(r.run_id for r in results)
     _write_outputs(github, settings, results, status, total, client.last_trace_id or reporter.trace_id)
-    github.summary(
-        summary_markdown(
-            results,
-            status=status,
-            total_seconds=total,
-            problem=problem,
-            pipeline=settings.pipeline,
-            started_only=started_only,
+    if settings.summary:
+        github.summary(
+            summary_markdown(
+                results,
+                status=status,
+                total_seconds=total,
+                problem=problem,
+                pipeline=settings.pipeline,
+                started_only=started_only,
+            )
         )
-    )
     code = EXIT_FAILURE if problem else exit_code(settings, succeeded, started=all(r.run_id for r in results))
     _verdict(github, settings, results, status, total, problem, code, started_only=started_only)
     if github.report_write_failures():  # the outputs or the summary were lost: the step cannot pass

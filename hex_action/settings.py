@@ -44,6 +44,7 @@ DEFAULTS: dict[str, str] = {
     "pipeline-file": "",
     "max-parallel": "4",
     "fail-fast": "true",
+    "summary": "true",
 }
 
 #: Hex allows 30 status reads a minute per user: one every 2 s is the ceiling for one run.
@@ -68,6 +69,8 @@ class Settings:
     fail_on_error: bool
     max_parallel: int
     fail_fast: bool
+    #: Write the job summary (outputs and annotations are written either way).
+    summary: bool = True
 
     def __repr__(self) -> str:  # keep the token out of any accidental repr
         return f"Settings(api_base_url={self.api_base_url!r}, steps={len(self.steps)}, pipeline={self.pipeline})"
@@ -150,6 +153,7 @@ def load_settings(
         "max-parallel", lambda raw: parse.parse_int(raw, 1, MAX_PARALLEL), 4, "use a number from 1 to 25."
     )
     fail_fast = c.get("fail-fast", parse.parse_bool, True, bool_fix)
+    summary = c.get("summary", parse.parse_bool, True, bool_fix)
 
     pipeline_text = c.values["pipeline"]
     pipeline_file = c.values["pipeline-file"]
@@ -180,6 +184,7 @@ def load_settings(
         fail_on_error=fail_on_error,
         max_parallel=max_parallel,
         fail_fast=fail_fast,
+        summary=summary,
     )
 
 

@@ -37,6 +37,7 @@ TEST_AGENT = "hex-action-e2e-test"
 
 _STATUS_PATH = re.compile(r"^/api/v1/projects/[^/]+/runs/[^/]+/?$")
 _RUNS_PATH = re.compile(r"^/api/v1/projects/[^/]+/runs/?$")
+_PROJECT_PATH = re.compile(r"^/api/v1/projects/[^/]+/?$")
 
 
 # ---------------------------------------------------------------------------------- a process
@@ -216,8 +217,10 @@ def start_action(
 
 
 def request_kind(entry: Mapping[str, Any]) -> str:
-    """`start`, `status`, `list`, `cancel` or `other` for one request-log entry."""
+    """`start`, `status`, `list`, `cancel`, `project` or `other` for one request-log entry."""
     method, path = entry["method"], entry["path"]
+    if _PROJECT_PATH.match(path) and method == "GET":
+        return "project"
     if _RUNS_PATH.match(path):
         return {"POST": "start", "GET": "list"}.get(method, "other")
     if _STATUS_PATH.match(path):

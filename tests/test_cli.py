@@ -189,11 +189,16 @@ def test_output_json_prints_one_object_and_flags_win(capsys: pytest.CaptureFixtu
                 "projectVersion": 3,
             },
         )
+        rsps.get(
+            f"https://app.hex.tech/api/v1/projects/{PROJECT}",
+            json={"id": PROJECT, "title": "Daily revenue", "lastPublishedAt": "2026-12-01T00:00:00Z"},
+        )
         code = main(
             ["--output", "json", "--project-id", PROJECT, "--dry-run", "true"], environ=environ, clock=FakeClock()
         )
         assert code == 0
-        (call,) = rsps.calls
+        read, call = rsps.calls
+    assert read.request.method == "GET"
     assert json.loads(call.request.body) == {
         "dryRun": True,
         "updatePublishedResults": False,
@@ -208,7 +213,7 @@ def test_output_json_prints_one_object_and_flags_win(capsys: pytest.CaptureFixtu
     assert log.splitlines() == [
         f"::add-mask::{TOKEN}",
         f"Running Hex project {PROJECT} on app.hex.tech",
-        f"Started run {RUN}, project version 3: {RUN_URL}",
+        f"Started run {RUN} of Daily revenue, project version 3: {RUN_URL}",
         "Hex run DRY_RUN in 0s",
     ]
     outputs = json.loads("{\n" + rest)  # exactly one JSON object, nothing after it
@@ -223,6 +228,7 @@ def test_output_json_prints_one_object_and_flags_win(capsys: pytest.CaptureFixtu
             {
                 "name": PROJECT,
                 "project-id": PROJECT,
+                "project-name": "Daily revenue",
                 "run-id": RUN,
                 "run-url": RUN_URL,
                 "status": "DRY_RUN",

@@ -186,6 +186,7 @@ def test_completed_run_reports_every_output(sim: SimClient, launch: Launcher) ->
         {
             "name": project_id,
             "project-id": project_id,
+            "project-name": f"Simulated project {project_id[:8]}",
             "run-id": run["runId"],
             "run-url": out["run-url"],
             "status": "COMPLETED",

@@ -120,7 +120,7 @@ class World:
         return self.engine.run()
 
     def log(self, kind: str | None = None) -> list[dict[str, Any]]:
-        """The simulator's request log, optionally of one kind: start, status, list or cancel."""
+        """The simulator's request log, optionally of one kind: start, status, list, cancel or project."""
         return [entry for entry in self.sim.requests_log() if kind is None or request_kind(entry) == kind]
 
     def times(self, kind: str) -> list[float]:
@@ -140,6 +140,8 @@ def request_kind(entry: dict[str, Any]) -> str:
         return "start"
     if method == "DELETE":
         return "cancel"
+    if "/runs" not in path:
+        return "project"
     return "list" if path.endswith("/runs") else "status"
 
 
@@ -280,7 +282,7 @@ def test_timeout_without_cancel_leaves_the_run_running(world: World) -> None:
 def test_wait_false_starts_and_reads_once(world: World) -> None:
     world.sim.configure_project(P1, pending_seconds=5, running_seconds=60)
     (result,) = world.run(single(wait="false"))
-    assert [request_kind(e) for e in world.log()] == ["start", "status"]
+    assert [request_kind(e) for e in world.log()] == ["project", "start", "status"]
     assert result.status == "PENDING"
     assert result.finished
     assert result.message is None
@@ -291,7 +293,8 @@ def test_dry_run_starts_nothing_and_reads_nothing(world: World) -> None:
     (result,) = world.run(single(dry_run="true"))
     assert result.status == Status.DRY_RUN
     assert result.succeeded
-    (post,) = world.log()
+    project_read, post = world.log()
+    assert request_kind(project_read) == "project"
     assert post["method"] == "POST"
     assert post["body"]["dryRun"] is True
     assert world.runs() == []
@@ -304,8 +307,9 @@ def test_existing_run_id_is_waited_on_without_starting_a_run(world: World) -> No
     before = len(world.log())
     (result,) = world.run(single(run_id=run_id))
     mine = world.log()[before:]
-    assert [request_kind(e) for e in mine] == ["status"] * len(mine)  # no POST, no history read
-    assert mine[0]["time"] == world.t0  # the first read is at once
+    # The project's name, then no POST, no history read.
+    assert [request_kind(e) for e in mine] == ["project"] + ["status"] * (len(mine) - 1)
+    assert mine[1]["time"] == world.t0  # the first read is at once
     assert result.status == Status.COMPLETED
     assert result.run_id == run_id
 
@@ -491,6 +495,8 @@ def test_fail_fast_skips_steps_not_started_when_nothing_is_running(world: World)
 
 def test_step_hex_refuses_to_start_is_not_started(world: World) -> None:
     world.sim.configure_project(project(1), published=False)
+    # The project read fails, so only Hex's answer to the start says the project is not published.
+    world.sim.add_fault(Fault(method="GET", path_regex=f"^/api/v1/projects/{project(1)}$", status=403))
     steps = [step("a", 1), step("b", 2), step("c", 3, "a")]
     results = by_name(world.run(pipeline(steps, fail_fast="false")))
     assert results["a"].status == Status.NOT_STARTED
@@ -844,3 +850,78 @@ def test_a_cancel_before_a_start_is_sent_looks_up_nothing(world: World) -> None:
     assert results["b"].status in (Status.CANCELLED, Status.SKIPPED)
     assert world.log("list") == [], "no lookup for a start that was never sent"
     assert [r["projectId"] for r in world.runs()] == [project(1)]
+
+
+# -- project reads (names, publish state) ------------------------------------------------------
+
+
+def test_each_project_is_read_once_before_its_first_run(world: World) -> None:
+    world.sim.configure_project(project(1), title="Extract orders")
+    world.sim.configure_project(project(2), title="Load warehouse")
+    steps = [step("a", 1), step("b", 2), step("c", 1)]
+    results = by_name(world.run(pipeline(steps)))
+    log = world.log()
+    assert [request_kind(e) for e in log].count("project") == 2
+    for n in (1, 2):
+        read = next(i for i, e in enumerate(log) if e["path"] == f"/api/v1/projects/{project(n)}")
+        start = next(i for i, e in enumerate(log) if e["path"] == f"/api/v1/projects/{project(n)}/runs")
+        assert read < start
+    assert [results[n].project_name for n in "abc"] == ["Extract orders", "Load warehouse", "Extract orders"]
+    assert [results[n].label for n in "abc"] == ["Extract orders", "Load warehouse", "Extract orders"]
+
+
+@pytest.mark.parametrize(
+    ("shape", "words"),
+    [
+        ({"published": False}, "has never been published"),
+        ({"archived": True}, "is archived in Hex"),
+        ({"trashed": True}, "is in Hex's trash"),
+    ],
+)
+def test_a_project_hex_cannot_run_is_refused_before_its_run_starts(
+    world: World, shape: dict[str, Any], words: str
+) -> None:
+    world.sim.configure_project(project(2), title="Publish dashboards", **shape)
+    steps = [step("a", 1), step("b", 2, "a"), step("c", 3, "b")]
+    results = by_name(world.run(pipeline(steps)))
+    assert [e["path"] for e in world.log("start")] == [f"/api/v1/projects/{project(1)}/runs"]
+    assert results["a"].status == Status.COMPLETED
+    assert results["b"].status == Status.NOT_STARTED
+    message = results["b"].message or ""
+    assert message.startswith(f"Project 'Publish dashboards' ({project(2)}) ")
+    assert words in message
+    assert results["c"].status == Status.SKIPPED
+
+
+@pytest.mark.parametrize("status", [403, 404, 500])
+def test_a_failed_project_read_never_blocks_the_run(world: World, status: int) -> None:
+    world.sim.add_fault(Fault(method="GET", path_regex=f"^/api/v1/projects/{P1}$", status=status, count=10))
+    (result,) = world.run(single())
+    assert result.status == Status.COMPLETED
+    assert result.project_name is None
+    assert result.label == P1
+    assert len(world.observer.warnings) == 1
+    assert world.observer.warnings[0].startswith(f"Could not read project {P1} from Hex, so ids stand for names: ")
+    assert world.clock.now() - world.t0 < 30, "the read is given up within seconds"
+
+
+def test_an_existing_run_is_named_but_not_refused(world: World) -> None:
+    world.sim.configure_project(P1, pending_seconds=1, running_seconds=3, title="Nightly")
+    answer = world.sim.handle("POST", f"/api/v1/projects/{P1}/runs", "", {"Authorization": f"Bearer {TOKEN}"}, b"")
+    world.sim.configure_project(P1, pending_seconds=1, running_seconds=3, title="Nightly", archived=True)
+    (result,) = world.run(single(run_id=answer.json()["runId"]))
+    assert (result.status, result.project_name) == (Status.COMPLETED, "Nightly")
+
+
+def test_phases_come_from_hex_state_events(world: World) -> None:
+    world.sim.configure_project(P1, pending_seconds=5, running_seconds=20)
+    (result,) = world.run(single())
+    (run,) = world.runs()
+    assert result.phases_from_hex
+    assert [status for status, _ in result.phases] == ["PENDING", "RUNNING", "COMPLETED"]
+    assert [round(t, 3) for _, t in result.phases] == [
+        round(run["createdAt"], 3),
+        round(run["startedAt"], 3),
+        round(run["endedAt"], 3),
+    ]
+    assert result.ended_at is not None and result.ended_at >= run["endedAt"]

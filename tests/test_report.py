@@ -60,7 +60,15 @@ def test_overall_status(statuses: list[str], overall: str) -> None:
 
 def test_results_json_in_written_order() -> None:
     results = [
-        result("extract", "COMPLETED", run_id=RUN_1, run_url=URL_1, elapsed_seconds=61.23456, start_order=2),
+        result(
+            "extract",
+            "COMPLETED",
+            run_id=RUN_1,
+            run_url=URL_1,
+            elapsed_seconds=61.23456,
+            start_order=2,
+            project_name="Extract orders",
+        ),
         result("load", "SKIPPED", project_id=B, start_order=None),
         result("first", "ERRORED", run_id="r-2", elapsed_seconds=0.5, start_order=1),
     ]
@@ -70,6 +78,7 @@ def test_results_json_in_written_order() -> None:
         {
             "name": "extract",
             "project-id": A,
+            "project-name": "Extract orders",
             "run-id": RUN_1,
             "run-url": URL_1,
             "status": "COMPLETED",
@@ -78,6 +87,7 @@ def test_results_json_in_written_order() -> None:
         {
             "name": "load",
             "project-id": B,
+            "project-name": None,
             "run-id": None,
             "run-url": None,
             "status": "SKIPPED",
@@ -86,6 +96,7 @@ def test_results_json_in_written_order() -> None:
         {
             "name": "first",
             "project-id": A,
+            "project-name": None,
             "run-id": "r-2",
             "run-url": None,
             "status": "ERRORED",
@@ -279,12 +290,21 @@ def test_step_finished_rewrites_results_in_a_pipeline(files: dict[str, str]) -> 
         {
             "name": "extract",
             "project-id": A,
+            "project-name": None,
             "run-id": "r1",
             "run-url": None,
             "status": "COMPLETED",
             "elapsed-seconds": None,
         },
-        {"name": "load", "project-id": A, "run-id": None, "run-url": None, "status": None, "elapsed-seconds": None},
+        {
+            "name": "load",
+            "project-id": A,
+            "project-name": None,
+            "run-id": None,
+            "run-url": None,
+            "status": None,
+            "elapsed-seconds": None,
+        },
     ]
 
     second.status, second.message = "SKIPPED", "Skipped because 'extract' did not complete."

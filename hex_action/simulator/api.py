@@ -126,7 +126,7 @@ def _get_project(state: SimState, project_id: str, now: float) -> SimResponse:
     project = state.project(project_id)
     if not project.exists:
         return envelope(404, "Project not found", [f"No project with id {project_id}"])
-    payload = {
+    payload: dict[str, Any] = {
         "id": project_id,
         "title": project.title if project.title is not None else f"Simulated project {project_id[:8]}",
         "description": None,
