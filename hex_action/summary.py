@@ -4,9 +4,10 @@
 (GitHub's step summary, or a file) writes it. Text from Hex or the workflow is made safe: it can
 be neither HTML, nor a link, nor a table column, nor a Mermaid statement.
 
-Size: rows are one per step, messages are cut to `MAX_MESSAGE` characters, the consequences of a
-failure are listed up to `MAX_LISTED` steps, and each diagram is bounded by `hex_action.mermaid`,
-so a summary of 100 steps stays well under GitHub's 1 MiB (about 60 KB; see the tests).
+Size: rows are one per step, names are cut to `MAX_NAME` characters and messages to `MAX_MESSAGE`,
+causes and consequences of a failure are listed up to `MAX_LISTED` steps each, and each diagram is
+bounded by `hex_action.mermaid`, so a summary of 100 steps stays well under GitHub's 1 MiB: about
+45 KB with 20-character names, 57 KB with 500-character ones (tests/test_summary.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from hex_action.status import SUCCESS, Status
 #: A single run gets a timeline when the action waited at least this long for it: below that the
 #: table says all there is.
 TIMELINE_AFTER = 60.0
+#: Longest project name shown in the table, in characters.
+MAX_NAME = 100
 #: Longest message shown per step, in characters.
 MAX_MESSAGE = 600
 #: Most steps listed under "What went wrong", each of causes and consequences.
@@ -98,7 +101,7 @@ def _table(ordered: Sequence[StepResult], pipeline: bool) -> str:
 
 def _project_cell(r: StepResult) -> str:
     """The project's name (its id when the name is unknown), linked to the run when there is one."""
-    name = _cell(r.project_name) if r.project_name else f"`{_cell(r.project_id)}`"
+    name = _cell(cut(r.project_name, MAX_NAME)) if r.project_name else f"`{_cell(r.project_id)}`"
     if r.status == Status.DRY_RUN:
         return f"{name} (dry run)"
     if r.run_id and _linkable(r.run_url):

@@ -1,4 +1,4 @@
-"""hex_action.report: the overall status, the results output, the job summary, and the Reporter."""
+"""hex_action.report: the overall status, the results output, and the Reporter (the summary: test_summary.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from runner_parser import process_output, read_output_file
 
 from hex_action.engine import StepResult
 from hex_action.github import GitHub
-from hex_action.report import Reporter, overall_status, results_json, summary_markdown
+from hex_action.report import Reporter, overall_status, results_json
 
 A = "5a8591dd-4039-49df-9202-96385ba3eff8"
 B = "01936f3c-8b2a-7c3e-9f00-0123456789ab"
@@ -105,136 +105,6 @@ def test_results_json_in_written_order() -> None:
     ]
     assert text.startswith('[{"name":"extract","project-id":')
     assert json.loads(results_json([result("x", "")]))[0]["status"] is None
-
-
-# -- summary_markdown ------------------------------------------------------------------------------
-
-
-def test_summary_for_one_completed_run() -> None:
-    r = result(A, "COMPLETED", run_id=RUN_1, run_url=URL_1, elapsed_seconds=83.2, start_order=1)
-    assert summary_markdown([r], status="COMPLETED", total_seconds=90.0, problem=None, pipeline=False) == (
-        "### ✅ Hex run: COMPLETED\n"
-        "\n"
-        "| Project | Run | Status | Duration |\n"
-        "|---|---|---|---|\n"
-        f"| `{A}` | [{RUN_1}]({URL_1}) | ✅ COMPLETED | 1m23s |\n"
-        "\n"
-    )
-
-
-def test_summary_for_a_dry_run_and_a_run_without_link() -> None:
-    r = result(A, "DRY_RUN", run_id="r-1", elapsed_seconds=0.0, start_order=1)
-    assert summary_markdown([r], status="DRY_RUN", total_seconds=1.0, problem=None, pipeline=False) == (
-        f"### ✅ Hex run: DRY_RUN\n\n| Project | Run | Status | Duration |\n|---|---|---|---|\n"
-        f"| `{A}` | r-1 | ✅ DRY_RUN | 0s |\n\n"
-    )
-
-
-def test_summary_for_a_failed_pipeline() -> None:
-    results = [
-        result("extract", "COMPLETED", run_id="r1", run_url="https://h/r1", elapsed_seconds=61, start_order=2),
-        result(
-            "load", "ERRORED", run_id="r2", elapsed_seconds=5.5, start_order=1, message="The Hex run ended ERRORED."
-        ),
-        result("publish", "SKIPPED", message="Skipped because 'load' did not complete."),
-        result("report", "TIMED_OUT", run_id="r3", start_order=3, message="Gave up waiting after 1h (the timeout)."),
-        result("cleanup", "CANCELLED", run_id="r4", start_order=4, message="Cancelled because step 'load' failed."),
-    ]
-    markdown = summary_markdown(
-        results,
-        status="ERRORED",
-        total_seconds=125.0,
-        problem="Unexpected error in hex-action: KeyError: 'x'",
-        pipeline=True,
-    )
-    assert markdown == (
-        "### ❌ Hex pipeline: ERRORED\n"
-        "\n"
-        "| Step | Project | Run | Status | Duration |\n"
-        "|---|---|---|---|---|\n"
-        f"| load | `{A}` | r2 | ❌ ERRORED | 5.5s |\n"
-        f"| extract | `{A}` | [r1](https://h/r1) | ✅ COMPLETED | 1m1s |\n"
-        f"| report | `{A}` | r3 | ⏱️ TIMED_OUT | — |\n"
-        f"| cleanup | `{A}` | r4 | 🚫 CANCELLED | — |\n"
-        f"| publish | `{A}` | — | ⏭️ SKIPPED | — |\n"
-        "\n"
-        "Total time: 2m5s\n"
-        "\n"
-        "**What went wrong**\n"
-        "\n"
-        "- Unexpected error in hex-action: KeyError: 'x'\n"
-        "- **load**: The Hex run ended ERRORED.\n"
-        "- **report**: Gave up waiting after 1h (the timeout).\n"
-        "- **cleanup**: Cancelled because step 'load' failed.\n"
-        "- **publish**: Skipped because 'load' did not complete.\n"
-        "\n"
-    )
-
-
-def test_summary_without_problems_has_no_what_went_wrong_section() -> None:
-    r = result("a", "COMPLETED", message="not shown: the step succeeded", start_order=1)
-    markdown = summary_markdown([r], status="COMPLETED", total_seconds=3.0, problem=None, pipeline=True)
-    assert "What went wrong" not in markdown
-    assert "not shown" not in markdown
-    assert "Total time: 3s\n" in markdown
-
-
-def test_summary_repeats_no_problem_twice() -> None:
-    results = [
-        result("a", "ERRORED", start_order=1, message="same text"),
-        result("b", "ERRORED", start_order=2, message="same text"),
-    ]
-    markdown = summary_markdown(results, status="ERRORED", total_seconds=1.0, problem=None, pipeline=True)
-    assert markdown.endswith("**What went wrong**\n\n- **a**: same text\n- **b**: same text\n\n")
-
-
-def test_hex_text_is_made_safe_in_the_summary() -> None:
-    hostile = "<script>alert(1)</script> `rm -rf` | col\nline two\r---\r\nthree & <b>"
-    r = result(
-        "a|b",
-        "WEIRD|<b>",
-        project_id="p`|",
-        run_id="r|1",
-        run_url="https://h/x|<y>",
-        start_order=1,
-        message=hostile,
-    )
-    markdown = summary_markdown([r], status="WEIRD|<b>", total_seconds=1.0, problem=hostile, pipeline=True)
-    safe = "&lt;script&gt;alert(1)&lt;/script&gt; 'rm -rf' | col line two --- three &amp; &lt;b&gt;"
-    assert markdown == (
-        "### ❌ Hex pipeline: WEIRD|&lt;b&gt;\n"
-        "\n"
-        "| Step | Project | Run | Status | Duration |\n"
-        "|---|---|---|---|---|\n"
-        "| a\\|b | `p'\\|` | r\\|1 | ❌ WEIRD\\|&lt;b&gt; | — |\n"
-        "\n"
-        "Total time: 1s\n"
-        "\n"
-        "**What went wrong**\n"
-        "\n"
-        f"- {safe}\n"
-        f"- **a\\|b**: {safe}\n"
-        "\n"
-    )
-    table = markdown.split("\n\n")[1].splitlines()
-    assert len(table) == 3, "every row stays on one line"
-    assert all(row.replace("\\|", "").count("|") == 6 for row in table), "no extra columns"
-    assert "<script>" not in markdown
-    assert "https://h/x" not in markdown, "a URL that would break out of the link is not made a link"
-
-
-def test_markdown_in_hex_text_stays_text() -> None:
-    r = result(
-        "a",
-        "ERRORED",
-        run_id="r-1",
-        run_url="https://app.hex.tech/r/1",
-        start_order=1,
-        message="see [here](https://evil.example) **now** ![x](y)",
-    )
-    markdown = summary_markdown([r], status="ERRORED", total_seconds=1.0, problem=None, pipeline=False)
-    assert "[r-1](https://app.hex.tech/r/1)" in markdown, "a well-formed run URL is a link"
-    assert "\\[here\\](https://evil.example) \\*\\*now\\*\\* \\!\\[x\\](y)" in markdown
 
 
 # -- Reporter --------------------------------------------------------------------------------------
