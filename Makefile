@@ -40,14 +40,15 @@ unit: setup
 	$(BIN)/python -m pytest -m "not e2e and not container"
 
 e2e: setup
-	$(BIN)/python -m pytest -m e2e
+	eval "$$(scripts/mermaid-env.sh)" && $(BIN)/python -m pytest -m e2e
 
 container: setup
 	eval "$$(scripts/docker-env.sh)" && $(BIN)/python -m pytest -m container
 
 # Everything CI runs: lint and static checks, then all tests, the real container included.
+# Mermaid's CLI with Debian's Chromium checks the summary's diagrams (scripts/mermaid-env.sh installs both).
 test: lint
-	eval "$$(scripts/docker-env.sh)" && $(BIN)/python -m pytest
+	eval "$$(scripts/mermaid-env.sh)" && eval "$$(scripts/docker-env.sh)" && $(BIN)/python -m pytest
 
 bench: setup
 	$(BIN)/python benchmarks/bench.py

@@ -108,7 +108,7 @@ class Engine:
         self._steps = steps
         self._parallel = settings.max_parallel if graph_mode(settings.steps) else 1
         self.results = {s.name: StepResult(name=s.name, project_id=s.project_id, needs=s.needs) for s in steps}
-        self._projects = ProjectReader(client, clock, observer.warning)
+        self._projects = ProjectReader(client, clock, observer.warning, observer.debug)
         self._active: list[_Active] = []
         self._first_failure: StepResult | None = None
         self._deadline = 0.0

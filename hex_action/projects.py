@@ -38,10 +38,13 @@ def unrunnable(info: ProjectInfo) -> str | None:
 class ProjectReader:
     """Reads each project once; remembers the answer, or that there is none."""
 
-    def __init__(self, client: HexClient, clock: Clock, warn: Callable[[str], None]) -> None:
+    def __init__(
+        self, client: HexClient, clock: Clock, warn: Callable[[str], None], debug: Callable[[str], None]
+    ) -> None:
         self._client = client
         self._clock = clock
         self._warn = warn
+        self._debug = debug
         self._known: dict[str, ProjectInfo | None] = {}
         self._warned = False
 
@@ -64,8 +67,13 @@ class ProjectReader:
         try:
             info = self._client.get_project(project_id, deadline=min(deadline, self._clock.now() + READ_WITHIN))
         except HexApiError as exc:
-            if not self._warned:  # once: a token without the scope would say the same for every project
+            text = f"Could not read project {project_id} from Hex, so ids stand for names: {exc.detail}"
+            # Once: a token without the scope would say the same for every project. Not for a bad
+            # token or an unknown project: the run's start says that, as an error.
+            if exc.status_code in (401, 404):
+                self._debug(text)
+            elif not self._warned:
                 self._warned = True
-                self._warn(f"Could not read project {project_id} from Hex, so ids stand for names: {exc.detail}")
+                self._warn(text)
         self._known[project_id] = info
         return info

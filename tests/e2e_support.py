@@ -228,9 +228,11 @@ def request_kind(entry: Mapping[str, Any]) -> str:
     return "other"
 
 
-def by_action(log: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The request-log entries sent by the action (not by the test)."""
-    return [e for e in log if e["headers"].get("user-agent", "").startswith("hex-action/")]
+def by_action(log: Iterable[Mapping[str, Any]], *, project_reads: bool = True) -> list[Mapping[str, Any]]:
+    """The request-log entries sent by the action (not by the test); without its reads of the
+    projects (GetProject, for their names) when `project_reads` is false."""
+    mine = [e for e in log if e["headers"].get("user-agent", "").startswith("hex-action/")]
+    return mine if project_reads else [e for e in mine if request_kind(e) != "project"]
 
 
 def kinds(log: Iterable[Mapping[str, Any]], kind: str) -> list[Mapping[str, Any]]:

@@ -1020,19 +1020,18 @@ def test_get_project_without_a_usable_title(http: responses.RequestsMock, client
     assert client.get_project(PROJECT).title is None
 
 
-def test_get_project_spends_the_read_budget(http: responses.RequestsMock, client: HexClient) -> None:
+def test_get_project_spends_the_read_budget(
+    http: responses.RequestsMock, make_client: Callable[..., HexClient], clock: FakeClock
+) -> None:
     http.get(PROJECT_URL, json=project_payload())
-    before = client.reads.next_allowed(0.0)
-    for _ in range(40):
-        try:
-            client.get_project(PROJECT, deadline=0.0)
-        except HexApiError as exc:
-            assert exc.status_code == 429  # the limiter said no before any request
-            break
-    else:
-        raise AssertionError("GetProject never met the read limit")
-    assert client.counts["project"] < 40
-    assert client.reads.next_allowed(0.0) > before
+    client = make_client(reads=RateLimiter([(2, 60.0)]))
+    for _ in range(2):
+        client.get_project(PROJECT, deadline=clock.now())
+    with pytest.raises(HexApiError) as caught:
+        client.get_project(PROJECT, deadline=clock.now() + 1)
+    assert caught.value.status_code == 429  # the limiter said no before sending
+    assert len(http.calls) == 2
+    assert client.reads.used == 2
 
 
 def test_get_project_404_is_an_api_error(http: responses.RequestsMock, client: HexClient) -> None:

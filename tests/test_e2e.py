@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import signal
 import time
 import uuid
@@ -195,7 +196,8 @@ def test_completed_run_reports_every_output(sim: SimClient, launch: Launcher) ->
     ]
     assert result.first_index("run-id") < result.first_index("status")
     assert result.first_index("run-url") < result.first_index("status")
-    assert f"[{run['runId']}]({out['run-url']})" in result.summary
+    name = f"Simulated project {project_id[:8]}"
+    assert f'[{name}]({out["run-url"]} "run {run["runId"]}")' in result.summary
     assert "COMPLETED" in result.summary
     assert not result.annotations("error")
     assert not result.annotations("warning")
@@ -266,9 +268,10 @@ def _timeout(cancel_on_timeout: str, sim: SimClient, launch: Launcher) -> None:
     assert result.outputs["status"] == "TIMED_OUT"
     assert 2.5 <= result.seconds < 10, result.describe()
     message = one_error(result)
-    assert "Gave up waiting after 2.5s" in message, message
+    # The timeout counts from the action's start; the project read before the run takes a moment.
+    assert re.search(r"Gave up waiting after 2\.[45]s", message), message
     assert "the last status was RUNNING" in message, message
-    assert "Gave up waiting after 2.5s" in result.summary
+    assert re.search(r"Gave up waiting after 2\.[45]s", result.summary)
     log = sim.log()
     run = action_run(sim)
     if cancel_on_timeout == "true":
@@ -404,7 +407,7 @@ def _signal_during_trigger_retry_after(sim: SimClient, launch: Launcher) -> None
     assert "run-id" not in result.outputs
     assert "before Hex started the run" in one_error(result)
     assert "CANCELLED" in result.summary
-    assert [e["status"] for e in by_action(sim.log())] == [429]
+    assert [e["status"] for e in by_action(sim.log(), project_reads=False)] == [429]
     assert not sim.runs()
 
 
@@ -450,7 +453,7 @@ def test_dry_run_sends_no_status_read(sim: SimClient, launch: Launcher) -> None:
     assert result.outputs["status"] == "DRY_RUN"
     assert result.outputs["run-id"]
     log = sim.log()
-    assert [e["method"] for e in by_action(log)] == ["POST"]
+    assert [e["method"] for e in by_action(log, project_reads=False)] == ["POST"]
     assert kinds(log, "start")[0]["body"]["dryRun"] is True
     assert not sim.runs()  # Hex stores no run for a dry run
     assert "DRY_RUN" in result.summary
@@ -488,8 +491,13 @@ API_ERRORS = {
         {},
         ["404", "Project not found", "Hex knows no such project"],
     ),
-    "422-unpublished": (
-        {"published": False},
+    "unpublished": (  # known from the project read: no start is sent
+        {"published": False, "title": "Weekly KPIs"},
+        {},
+        ["Project 'Weekly KPIs' (", "has never been published", "Publish it in Hex"],
+    ),
+    "422-unpublished-unreadable-project": (  # the project read fails: Hex's 422 tells
+        {"published": False, "exists": True},
         {},
         ["422", "Project is not published", "it must be published"],
     ),
@@ -505,6 +513,8 @@ API_ERRORS = {
 def test_api_error_fails_fast_with_hex_words_and_a_hint(sim: SimClient, launch: Launcher, case: str) -> None:
     spec, inputs, words = API_ERRORS[case]
     project_id = new_project(sim, **spec)
+    if case == "422-unpublished-unreadable-project":
+        sim.fault(method="GET", pathRegex=f"^/api/v1/projects/{project_id}$", status=403, count=1)
     all_inputs = base_inputs(sim, project_id, **inputs)
     result = launch(all_inputs).wait()
 
@@ -520,7 +530,9 @@ def test_api_error_fails_fast_with_hex_words_and_a_hint(sim: SimClient, launch: 
     if "Hex traceId:" in words:
         assert f"Hex traceId: {result.outputs['trace-id']}" in message
     log = sim.log()
-    assert [request["method"] for request in by_action(log)] == ["POST"]
+    sent = [request["method"] for request in by_action(log, project_reads=False)]
+    assert sent == ([] if case == "unpublished" else ["POST"])
+    assert len(kinds(log, "project")) == 1
     assert not sim.runs()
 
 
@@ -557,7 +569,7 @@ def _trigger_500_not_retried(sim: SimClient, launch: Launcher) -> None:
     assert "What went wrong" in result.summary
     # One POST, then looks at the project's recent runs (of any status) for a run it may have made,
     # again for a while, as Hex's list may lag a run it has just made.
-    requests_made = by_action(sim.log())
+    requests_made = by_action(sim.log(), project_reads=False)
     calls = [(e["method"], e["path"].rsplit("/", 1)[-1]) for e in requests_made]
     assert calls[0] == ("POST", "runs")
     assert set(calls[1:]) == {("GET", "runs")}

@@ -249,7 +249,7 @@ def test_sequence_runs_steps_one_after_another(sim: Sim, action: Action) -> None
     assert [e["status"] for e in result.results_history[1]] == ["COMPLETED", "COMPLETED", None]
     for name in ("load", "model", "publish"):
         assert f"| {name} |" in result.summary
-    assert "Hex pipeline: COMPLETED" in result.summary
+    assert "Hex pipeline of 3 steps: COMPLETED" in result.summary
     assert not result.errors()
 
 
@@ -274,7 +274,7 @@ def test_failure_in_a_sequence_skips_later_steps(sim: Sim, action: Action) -> No
     assert {run["projectId"] for run in sim.runs()} == {pid(1), pid(2)}
     assert not [r for r in sim.api_requests() if pid(3) in r["path"] or pid(4) in r["path"]]
     assert any("s2" in line and "ERRORED" in line for line in result.errors()), result.log
-    assert "Hex pipeline: ERRORED" in result.summary
+    assert "Hex pipeline of 4 steps: ERRORED" in result.summary
 
 
 # --------------------------------------------------------------------------------- graph

@@ -293,7 +293,7 @@ def test_a_hundred_steps_stay_well_under_githubs_limit(name_length: int) -> None
     for diagram in (flowchart(steps), gantt(steps)):
         assert diagram.source is not None
         assert len(diagram.source) <= MAX_DIAGRAM_CHARS
-    assert f"step-099" in markdown
+    assert "step-099" in markdown
     assert "… and 14 more steps." in markdown  # 39 skipped steps, 25 listed
     assert "y" * (MAX_LABEL + 600) not in markdown
 
@@ -309,4 +309,5 @@ def test_a_diagram_too_large_even_compact_is_replaced_by_a_note(monkeypatch: pyt
     assert full is not None
     monkeypatch.setattr("hex_action.mermaid.MAX_DIAGRAM_CHARS", len(full) - 1)
     compact = flowchart(steps).source
-    assert compact is not None and "·" not in compact, "compact: no durations"
+    assert compact is not None
+    assert "·" not in compact, "compact: no durations"
