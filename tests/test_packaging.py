@@ -16,7 +16,11 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCKS = {"requirements.txt": "requirements.in", "requirements-dev.txt": "requirements-dev.in"}
+LOCKS = {
+    "requirements.txt": "requirements.in",
+    "requirements-dev.txt": "requirements-dev.in",
+    "requirements-release.txt": "requirements-release.in",
+}
 
 
 def _logical_lines(path: Path) -> list[str]:
