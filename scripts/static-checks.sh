@@ -18,6 +18,9 @@
 #   README.md           scripts/readme_tables.py --check (input/output tables == action.yml)
 #
 # Usage: scripts/static-checks.sh .venv/bin      (what `make lint` runs)
+#        ACTION_YML=path/action.yml scripts/static-checks.sh .venv/bin
+#            the same checks with another action.yml in place of the repository's (make
+#            release-dry-run: the release commit's, whose runs.image names the image by digest)
 set -euo pipefail
 
 if [[ $# -ne 1 || ! -d "$1" ]]; then
@@ -26,6 +29,7 @@ if [[ $# -ne 1 || ! -d "$1" ]]; then
 fi
 BIN=$(cd -- "$1" && pwd)
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
+ACTION=$(realpath -- "${ACTION_YML:-$ROOT/action.yml}")
 cd "$ROOT"
 
 WORK=$(mktemp -d)
@@ -81,7 +85,7 @@ for f in "${workflows[@]}"; do [[ "$f" == "$selftest" ]] || other_workflows+=("$
 # Messages name `.github/workflows/<file>` and `examples/<file>` as in the repository.
 project="$WORK/project"
 mkdir -p "$project/.git" "$project/.github/workflows" "$project/examples"
-ln -s "$ROOT/action.yml" "$project/action.yml"
+ln -s "$ACTION" "$project/action.yml"
 ln -s "$ROOT/Dockerfile" "$project/Dockerfile"
 for f in "${workflows[@]}"; do ln -s "$ROOT/$f" "$project/$f"; done
 for f in "${examples[@]}"; do
@@ -100,8 +104,8 @@ examples_call_action() {
     done
 }
 
-run_check "action.yml matches the github-action schema" \
-    "$BIN/check-jsonschema" --builtin-schema vendor.github-actions action.yml
+run_check "${ACTION_YML:-action.yml} matches the github-action schema" \
+    "$BIN/check-jsonschema" --builtin-schema vendor.github-actions "$ACTION"
 run_check ".github/dependabot.yml matches the dependabot schema" \
     "$BIN/check-jsonschema" --builtin-schema vendor.dependabot .github/dependabot.yml
 run_check "workflows and examples match the github-workflow schema (${#workflows[@]}+${#examples[@]} files)" \
@@ -114,8 +118,11 @@ if [[ ${#other_workflows[@]} -gt 0 ]]; then
 fi
 run_check "examples call the action (hex-action/hex-action@<ref>)" examples_call_action
 run_check "actionlint examples/*.yml against this action.yml ($shellcheck_state)" lint "${examples[@]}"
-run_check "zizmor .github/, action.yml, examples/*.yml (offline, .github/zizmor.yml)" \
-    "$BIN/zizmor" --offline --no-progress --config .github/zizmor.yml . "${examples[@]}"
+# zizmor collects ./action.yml from `.`; another ACTION_YML is passed as well.
+zizmor_inputs=(. "${examples[@]}")
+if [[ "$ACTION" != "$ROOT/action.yml" ]]; then zizmor_inputs+=("$ACTION"); fi
+run_check "zizmor .github/, ${ACTION_YML:-action.yml}, examples/*.yml (offline, .github/zizmor.yml)" \
+    "$BIN/zizmor" --offline --no-progress --config .github/zizmor.yml "${zizmor_inputs[@]}"
 run_check "hadolint Dockerfile" "$BIN/hadolint" Dockerfile
 run_check "README tables match action.yml" "$BIN/python" scripts/readme_tables.py --check
 
