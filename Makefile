@@ -63,5 +63,9 @@ image:
 release-dry-run: setup
 	scripts/release-dry-run.sh
 
+# Also stops the private Docker engine that the container tests started (dockerd and its containerd)
+# and deletes its state under /var/tmp/hex-action-docker (images, the base stand-in, the cached
+# rootfs). The apt packages `make test` may have installed stay (README: Development).
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build *.egg-info
+	scripts/docker-env.sh --remove
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

@@ -18,8 +18,10 @@
 #       requirements.txt; when that file changes the stand-in is re-imported with fresh wheels.
 # Idempotent: a second run on the same machine only checks and prints (well under a second).
 #
-# Usage: scripts/docker-env.sh          set up (or reuse) and print the export line
-#        scripts/docker-env.sh --stop   stop the private dockerd started by this script (by its PID)
+# Usage: scripts/docker-env.sh            set up (or reuse) and print the export line
+#        scripts/docker-env.sh --stop     stop the private dockerd started by this script (by its PID)
+#        scripts/docker-env.sh --remove   stop it (and its containerd), unmount and delete the state
+#                                         dir: images, the stand-in, the cached rootfs (`make clean`)
 set -euo pipefail
 
 STATE_DIR=${HEX_ACTION_DOCKER_DIR:-/var/tmp/hex-action-docker}
@@ -74,6 +76,40 @@ stop_own_dockerd() {
     else
         log "no private dockerd running (pidfile $PIDFILE)"
     fi
+}
+
+# The containerd that dockerd started for itself (found by its config path under the state dir).
+own_containerd_pids() {
+    local cmdline pid
+    for cmdline in /proc/[0-9]*/cmdline; do
+        pid=${cmdline#/proc/}
+        pid=${pid%/cmdline}
+        if { tr '\0' ' ' <"$cmdline"; } 2>/dev/null | grep -qF -- "--config $STATE_DIR/exec/containerd/"; then echo "$pid"; fi
+    done
+}
+
+remove_state() {
+    stop_own_dockerd
+    local pid
+    for pid in $(own_containerd_pids); do
+        log "stopping its containerd (pid $pid)"
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    [[ -d "$STATE_DIR" ]] || { log "no state dir $STATE_DIR"; return 0; }
+    # Only a directory this script made: it holds its lock file (never `/` or a home by mistake).
+    [[ "$STATE_DIR" != / && -e "$STATE_DIR/lock" ]] || die "$STATE_DIR does not look like this script's state dir (no lock file); not removing it"
+    local target
+    # Deepest mounts first (the data root's bind mount, network namespaces, container layers).
+    while read -r target; do
+        [[ -n "$target" ]] || continue
+        umount "$target" 2>/dev/null || umount -l "$target" || log "could not unmount $target"
+    done < <(findmnt -rn -o TARGET | grep -F "$STATE_DIR/" | sort -r)
+    local size
+    size=$(du -sh "$STATE_DIR" 2>/dev/null | cut -f1)
+    rm -rf "$STATE_DIR"
+    log "removed $STATE_DIR ($size)"
 }
 
 install_packages_if_missing() {
@@ -208,7 +244,11 @@ if [[ "${1:-}" == "--stop" ]]; then
     stop_own_dockerd
     exit 0
 fi
-[[ $# -eq 0 ]] || die "usage: $0 [--stop]"
+if [[ "${1:-}" == "--remove" ]]; then
+    remove_state
+    exit 0
+fi
+[[ $# -eq 0 ]] || die "usage: $0 [--stop | --remove]"
 [[ -f "$REQ_FILE" ]] || die "no $REQ_FILE"
 REQ_HASH=$(sha256sum "$REQ_FILE" | cut -d' ' -f1)
 
