@@ -10,6 +10,8 @@
 #
 # Usage: scripts/build-image.sh [context-dir]   (default: the repository root)
 #        IMAGE_TAG=name:tag scripts/build-image.sh
+#        NO_CACHE=1 scripts/build-image.sh          every step runs again (a cold build cache; the
+#                                                  base image is used as present)
 set -euo pipefail
 
 REPO_ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,9 +41,11 @@ if [[ -z "$(docker image inspect "$BASE_IMAGE" --format "{{ index .Config.Labels
     network=host   # a real base image: pip must reach PyPI
 fi
 
+build_flags=(--network="$network" -t "$TAG")
+if [[ -n "${NO_CACHE:-}" ]]; then build_flags+=(--no-cache); fi
 t1=$(now_ms)
-log "docker build --network=$network -t $TAG $CONTEXT"
-docker build --network="$network" -t "$TAG" "$CONTEXT" </dev/null >&2
+log "docker build ${build_flags[*]} $CONTEXT"
+docker build "${build_flags[@]}" "$CONTEXT" </dev/null >&2
 build_s=$(elapsed_since "$t1")
 # Drop superseded images of ours (an old stand-in after requirements.txt changed, the previous
 # hex-action:test): only dangling images carrying the stand-in's label.

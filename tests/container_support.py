@@ -115,12 +115,18 @@ class BuildInfo:
         return self.image_bytes - self.base_bytes
 
 
-def build_image(env: Mapping[str, str]) -> BuildInfo:
-    """Build the image with `scripts/build-image.sh` (raises RuntimeError with the log's tail)."""
+def build_image(env: Mapping[str, str], *, cold: bool = False) -> BuildInfo:
+    """Build the image with `scripts/build-image.sh` (raises RuntimeError with the log's tail).
+
+    `cold`: no build cache (`--no-cache`, the previous image removed first), the base image present:
+    what a job pays for `runs.image: Dockerfile` on top of pulling the base.
+    """
+    if cold:
+        docker(env, "image", "rm", IMAGE, check=False)
     started = time.monotonic()
     proc = subprocess.run(
         [str(REPO / "scripts" / "build-image.sh")],
-        env=dict(env),
+        env=dict(env) | ({"NO_CACHE": "1"} if cold else {}),
         capture_output=True,
         text=True,
         timeout=900,
@@ -141,6 +147,29 @@ def build_image(env: Mapping[str, str]) -> BuildInfo:
         base_bytes=int(sizes[1]),
         log=proc.stderr,
     )
+
+
+def load_seconds(env: Mapping[str, str], tag: str, directory: Path) -> float:
+    """Seconds `docker load` takes to bring `tag` back after `docker image rm` (the base image stays).
+
+    The local stand-in for pulling the prebuilt image: like a pull on top of the base, it unpacks
+    and registers only the layers the Dockerfile added (no registry here, so no download time).
+    The image comes back with the same id; anything else raises RuntimeError.
+    """
+    image_id = docker(env, "image", "inspect", "--format", "{{.Id}}", tag).strip()
+    archive = directory / "image.tar"
+    docker(env, "image", "save", "-o", str(archive), tag, timeout=300)
+    docker(env, "image", "rm", tag)
+    try:
+        started = time.monotonic()
+        docker(env, "image", "load", "-q", "-i", str(archive), timeout=300)
+        seconds = time.monotonic() - started
+    finally:
+        archive.unlink(missing_ok=True)
+    loaded = docker(env, "image", "inspect", "--format", "{{.Id}}", tag, check=False).strip()
+    if loaded != image_id:
+        raise RuntimeError(f"docker load brought back {loaded or 'nothing'} for {tag}, expected {image_id}")
+    return seconds
 
 
 # ------------------------------------------------------------------------------ runner parsers
