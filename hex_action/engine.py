@@ -25,9 +25,10 @@ from hex_action.inputs import format_duration
 from hex_action.lag import LAG_RETRY_EVERY, LAG_STATUSES, READ_AFTER_WRITE_GRACE
 from hex_action.outcome import Observer, StepResult
 from hex_action.pipeline import graph_mode
+from hex_action.planner import History
 from hex_action.projects import ProjectReader, unrunnable
-from hex_action.run_lookup import LOOKUP_LIMIT, NewRuns, find_new_runs_patiently, run_duration
-from hex_action.schedule import FLOOR, PollSchedule, Prediction, predict
+from hex_action.run_lookup import HISTORY_LIMIT, NewRuns, find_new_runs_patiently, recent_history
+from hex_action.schedule import FLOOR, PollSchedule
 from hex_action.settings import Settings
 from hex_action.signals import CancelSignal
 from hex_action.status import SUCCESS, Status, is_known, is_terminal
@@ -101,7 +102,7 @@ class Engine:
         self.cancel = cancel
         self.observer = observer
         self._rng = rng or random.Random()
-        self._history: dict[str, Prediction | None] = {}
+        self._history: dict[str, History | None] = {}
         steps = settings.steps
         if not graph_mode(steps):  # written order: each step needs the one before
             steps = tuple(dataclasses.replace(s, needs=(steps[i - 1].name,) if i else ()) for i, s in enumerate(steps))
@@ -227,7 +228,7 @@ class Engine:
             spec=spec,
             result=result,
             triggered_at=triggered_at,
-            schedule=PollSchedule(self.settings.poll_interval, None, self._rng),
+            schedule=PollSchedule(self.settings.poll_interval, self._rng),
             deadline=triggered_at + timeout,
             next_read_at=triggered_at if spec.existing_run_id else triggered_at + FLOOR,
         )
@@ -329,26 +330,27 @@ class Engine:
         )
 
     def _read_history(self, active: _Active) -> None:
-        """One read of the project's recent completed API runs; the prediction is cached per project."""
+        """One read of the project's recent API runs (any status); the history is cached per project."""
         project_id = active.spec.project_id
         active.history_pending = False
         if project_id not in self._history:
             try:
                 with self.cancel.interruptible():
-                    runs = self.client.list_runs(project_id, limit=LOOKUP_LIMIT, deadline=active.deadline)
+                    runs = self.client.list_runs(project_id, status=None, limit=HISTORY_LIMIT, deadline=active.deadline)
             except HexApiError as exc:
                 self.observer.warning(f"Run history unavailable, waiting without it: {exc.detail}")
                 runs = []
-            self._history[project_id] = predict([d for d in (run_duration(r) for r in runs) if d is not None])
+            self._history[project_id] = recent_history(runs, exclude=active.result.run_id)
         self._use_history(active, now=self.clock.now())
 
     def _use_history(self, active: _Active, now: float) -> None:
-        """Time the run's status reads by the project's prediction, from `now` (the history read or the trigger)."""
-        prediction = active.schedule.prediction = self._history[active.spec.project_id]
-        if prediction is None:  # no usable history: the plain strategy, its first read at the floor
+        """Plan the run's status reads from the project's history, from `now` (the history read or the trigger)."""
+        history = self._history[active.spec.project_id]
+        active.schedule.use_history(history, limit=active.timeout)
+        if history is None:  # no usable history: the plain strategy, its first read at the floor
             active.next_read_at = max(active.next_read_at, active.triggered_at + FLOOR)
         else:
-            # The schedule places even the first status read: a read at the floor would tell
+            # The plan places even the first status read: a read at the floor would tell
             # little about a run whose end is known to be far off, and would cost a read.
             active.next_read_at = now + active.schedule.next_delay(now - active.triggered_at)
 
@@ -432,7 +434,8 @@ class Engine:
             result.elapsed_seconds = result.elapsed_seconds or now - active.triggered_at
             self._finish(result, status, None)
         else:
-            active.next_read_at = now + active.schedule.next_delay(now - active.triggered_at)
+            running = None if state.elapsed_ms is None else state.elapsed_ms / 1000
+            active.next_read_at = now + active.schedule.next_delay(now - active.triggered_at, status, running)
 
     def _read_failed(self, active: _Active, error: HexApiError) -> None:
         """A status read failed even after the client's retries."""

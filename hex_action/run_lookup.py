@@ -11,10 +11,16 @@ from hex_action.clock import Clock
 from hex_action.errors import HexApiError, Interrupted
 from hex_action.inputs import format_duration
 from hex_action.lag import LAG_RETRY_EVERY
+from hex_action.planner import FAILED, History, history_of
 from hex_action.status import Status
 
 #: How many recent runs a lookup asks for.
 LOOKUP_LIMIT = 10
+#: How many recent runs the history read asks for (Hex's default page): runs still in flight,
+#: this one included, must not crowd out the ended ones.
+HISTORY_LIMIT = 25
+#: How many of the most recent ended runs make the history.
+HISTORY_RUNS = 10
 #: Clock difference allowed between this machine and Hex when matching a run's start time.
 CLOCK_SKEW = 5.0
 CHECK_RUNS = "check the project's runs in Hex."
@@ -115,6 +121,12 @@ def began_after(run: RunState, wall: float) -> bool:
         return run.status == Status.PENDING
     start = parse_time(run.start_time)
     return start is not None and start >= wall
+
+
+def recent_history(runs: list[RunState], exclude: str | None = None) -> History | None:
+    """The history of the HISTORY_RUNS most recent ended runs among `runs` (newest first), but `exclude`."""
+    ended = [r for r in runs if r.run_id != exclude and r.status in (Status.COMPLETED, *FAILED)]
+    return history_of([(r.status, run_duration(r)) for r in ended[:HISTORY_RUNS]])
 
 
 def run_duration(run: RunState) -> float | None:

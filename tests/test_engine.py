@@ -17,7 +17,8 @@ import requests
 from hex_action.client import HexClient
 from hex_action.clock import FakeClock
 from hex_action.engine import Engine, StepResult
-from hex_action.schedule import FLOOR, WINDOW_GAP, PollSchedule, predict
+from hex_action.planner import History, plan_wait
+from hex_action.schedule import FLOOR
 from hex_action.settings import Settings, load_settings
 from hex_action.signals import CancelSignal
 from hex_action.sim_transport import SimulatorAdapter, simulated_session
@@ -356,6 +357,8 @@ def test_status_reads_that_fail_for_good_cancel_the_run(world: World) -> None:
 # -- run history -----------------------------------------------------------------------------
 
 HISTORY = [600.0, 610.0, 590.0, 605.0, 595.0]
+#: A run that ends where its history says is seen this soon (the plan's mean is 2 s).
+PROMPT = 5.0
 
 
 def test_history_means_fewer_reads_and_a_prompt_finish(world: World) -> None:
@@ -374,7 +377,7 @@ def test_history_means_fewer_reads_and_a_prompt_finish(world: World) -> None:
     lag_with, reads_with, widest_with = finish_lag_and_reads("true")
     _, reads_without, widest_without = finish_lag_and_reads("false")
     assert reads_with < reads_without * 0.75
-    assert lag_with <= WINDOW_GAP + 1e-6  # the end is seen within one gap of the window's reads
+    assert lag_with <= PROMPT  # the end is seen within a gap of the reads planned around it
     assert widest_with > 15.0  # sparse reads before the expected end...
     assert widest_without <= 15.0  # ...where the plain strategy reads every poll-interval
 
@@ -387,13 +390,13 @@ def test_with_history_the_schedule_places_the_first_status_read(world: World) ->
     reads = world.times("status")
     triggered = world.run_of(P1)["createdAt"]
     assert listed == pytest.approx(triggered)  # the history read is the run's first read
-    prediction = predict(HISTORY)
-    assert prediction is not None
-    # Not a quick read 2 s after the trigger: the sparse reads before the window begin at once...
-    assert reads[0] == pytest.approx(listed + PollSchedule(15.0, prediction).next_delay(listed - triggered))
-    assert reads[0] - triggered > 15.0
-    # ...and land on the window's first read; all reads at least the floor apart.
-    assert any(t - triggered == pytest.approx(prediction.first_read, abs=1e-3) for t in reads)
+    plan = plan_wait(History(tuple(HISTORY)), 15.0, 3600.0)
+    # Not a quick read 2 s after the trigger: the plan places the first read, just before the
+    # earliest end the history makes likely...
+    assert reads[0] - triggered == pytest.approx(plan.next_read(listed - triggered), abs=1e-3)
+    assert reads[0] - triggered > 100.0
+    # ...then it reads every few seconds where the run may end; all reads at least the floor apart.
+    assert reads[-1] - world.run_of(P1)["endedAt"] <= PROMPT
     assert min(b - a for a, b in pairwise([listed, *reads])) >= FLOOR - 1e-6
 
 
@@ -401,11 +404,55 @@ def test_a_project_history_read_once_times_a_later_run_of_it_too(world: World) -
     world.sim.configure_project(P1, pending_seconds=1, running_seconds=600, history=HISTORY)
     results = world.run(pipeline([step("a", 1), step("b", 1)]))
     assert [r.status for r in results] == [Status.COMPLETED] * 2
-    assert len(world.log("list")) == 1  # the prediction is cached per project
+    assert len(world.log("list")) == 1  # the history is cached per project
     second = max(world.runs(), key=lambda run: run["createdAt"])
     reads = [e["time"] for e in world.log("status") if e["path"].endswith(second["runId"])]
-    assert reads[0] - second["createdAt"] > 15.0  # timed by the prediction from the start
-    assert reads[-1] - second["endedAt"] <= WINDOW_GAP + 1e-6
+    assert reads[0] - second["createdAt"] > 15.0  # planned from the history from the start
+    assert reads[-1] - second["endedAt"] <= PROMPT
+
+
+def test_the_history_read_asks_for_runs_of_any_status_and_counts_failures(world: World) -> None:
+    # Two of the project's recent runs failed 20 s in: this run, which fails 21 s in, is seen at once.
+    history: list[float | dict[str, Any]] = [
+        600.0,
+        {"durationSeconds": 20.0, "status": "ERRORED"},
+        605.0,
+        {"durationSeconds": 22.0, "status": "ERRORED"},
+        595.0,
+        610.0,
+    ]
+    world.sim.configure_project(P1, pending_seconds=1, running_seconds=20, final_status="ERRORED", history=history)
+    (result,) = world.run(single())
+    assert result.status == Status.ERRORED
+    (listed,) = world.log("list")
+    assert "statusFilter" not in listed["query"]
+    assert listed["query"]["runTriggerFilter"] == ["API"]
+    reads = world.times("status")
+    assert reads[-1] - world.run_of(P1)["endedAt"] <= PROMPT
+    assert len(reads) <= 8
+
+
+@pytest.mark.parametrize("timeout", ["45s", "590s", "700s"])
+def test_with_history_no_status_read_comes_after_the_deadline(world: World, timeout: str) -> None:
+    world.sim.configure_project(P1, pending_seconds=1, running_seconds=5000, history=HISTORY)
+    (result,) = world.run(single(timeout=timeout, cancel_on_timeout="false"))
+    assert result.status == Status.TIMED_OUT
+    deadline = world.run_of(P1)["createdAt"] + float(timeout.removesuffix("s"))
+    reads = world.times("status")
+    assert reads
+    assert max(reads) <= deadline + 1e-6
+    assert all(b - a >= FLOOR - 1e-6 for a, b in pairwise(reads))
+
+
+def test_a_run_that_outlasts_its_history_is_still_seen_to_end(world: World) -> None:
+    world.sim.configure_project(P1, pending_seconds=1, running_seconds=1500, history=HISTORY)
+    (result,) = world.run(single())
+    assert result.status == Status.COMPLETED
+    reads = world.times("status")
+    assert reads[-1] - world.run_of(P1)["endedAt"] <= 15.0  # the plain backoff, up to poll-interval
+    late = [b - a for a, b in pairwise(reads) if a - world.run_of(P1)["createdAt"] > 1000.0]
+    assert late
+    assert max(late) <= 15.0 * 1.1
 
 
 def test_history_is_abandoned_when_the_list_call_fails(world: World) -> None:
