@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: setup lock demo test lint unit e2e container bench image release-dry-run clean
+.PHONY: setup lock demo test lint unit e2e container bench image summary-image release-dry-run clean
 
 $(STAMP):
 	rm -rf $(VENV)
@@ -55,6 +55,11 @@ test: lint
 bench: setup
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/pipeline.py
+
+# docs/summary-example.png: the job summary of a real pipeline run against the simulator, drawn by
+# Mermaid's CLI and Chromium (scripts/summary_image.py).
+summary-image: setup
+	eval "$$(scripts/mermaid-env.sh)" && $(BIN)/python scripts/summary_image.py
 
 image:
 	scripts/build-image.sh

@@ -124,6 +124,10 @@ class Engine:
         self._deadline = self.clock.now() + self.settings.timeout
         try:
             self._loop()
+            with self.cancel.interruptible():
+                self._projects.name_the_rest(list(self.results.values()))
+        except Interrupted:
+            pass  # a cancel after the runs ended: the names can stay ids
         except BaseException:
             # An unexpected error must not leave runs burning kernels: cancel them, then let
             # the error be reported.
@@ -186,14 +190,12 @@ class Engine:
         """
         if result.finished:
             return False
-        if not self._projects.known(spec.project_id):
-            deadline = min([self._deadline] + [min(a.next_read_at, a.deadline) for a in self._active])
-            try:
-                with self.cancel.interruptible():
-                    self._projects.read(spec.project_id, deadline)
-            except Interrupted:
-                return False  # not started: the loop cancels it with the rest
-        info = self._projects.info(spec.project_id)
+        deadline = min([self._deadline] + [min(a.next_read_at, a.deadline) for a in self._active])
+        try:
+            with self.cancel.interruptible():
+                info = self._projects.before_start(spec.project_id, deadline)
+        except Interrupted:
+            return False  # not started: the loop cancels it with the rest
         if info is None:
             return True
         result.project_name = info.title

@@ -41,6 +41,16 @@ _CLASSES = {
 }
 
 
+#: Gantt tags of a run's running time by outcome: blue (none), light when cancelled, red otherwise
+#: (failed, timed out); its queued time is always grey (`done`).
+_RUNNING_TAGS: dict[str, str] = {
+    Status.COMPLETED: "",
+    Status.PENDING: "",
+    Status.RUNNING: "",
+    Status.CANCELLED: "active, ",
+}
+
+
 def status_class(status: str) -> str:
     """The diagram class of an outcome: completed, failed, timed out, cancelled, skipped, not started..."""
     named: dict[str, str] = {
@@ -176,9 +186,8 @@ def gantt(results: Sequence[StepResult]) -> Diagram:
             # A single run's step is named by its project id: its project's name says more.
             label = r.project_name if r.name == r.project_id and r.project_name else r.name
             lines.append(f"  section {gantt_text(cut(label, limit))}")
-            failed = r.status not in (Status.COMPLETED, Status.PENDING, Status.RUNNING)
             for status, start, end in bars:
-                tag = "done, " if status == Status.PENDING else "crit, " if failed else ""
+                tag = "done, " if status == Status.PENDING else _RUNNING_TAGS.get(r.status, "crit, ")
                 task = "queued" if status == Status.PENDING else "running"
                 if not compact:
                     task += f" {format_duration(end - start)}"

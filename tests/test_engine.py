@@ -976,3 +976,31 @@ def test_phases_come_from_hex_state_events(world: World) -> None:
     ]
     assert result.ended_at is not None
     assert result.ended_at >= run["endedAt"]
+
+
+def test_a_project_read_never_delays_a_start_its_name_comes_after_the_runs(world: World) -> None:
+    # Eight independent steps start within seconds: the read budget (6 in 12 s) has no room for
+    # every project read before its start, so those runs start unnamed and are named at the end.
+    for n in range(1, 10):
+        world.sim.configure_project(project(n), title=f"Project {n}", running_seconds=30)
+    steps = [step("root", 9)] + [step(f"s{n}", n, "root") for n in range(1, 9)]
+    results = world.run(pipeline(steps, max_parallel="8"))[1:]
+    log = world.log()
+    starts = [e["time"] for e in log if request_kind(e) == "start"][1:]
+    assert max(starts) - min(starts) <= 5.0 + 1e-6, "only the start limit (5 in 5 s) spaced the starts"
+    reads = [e for e in log if request_kind(e) == "project"]
+    assert len(reads) == 9, "each project read once"
+    late = [e for e in reads if e["time"] > max(starts)]
+    assert late, "some names were read after the runs"
+    assert [r.project_name for r in results] == [f"Project {n}" for n in range(1, 9)]
+    assert all(r.status == Status.COMPLETED for r in results)
+
+
+def test_steps_that_never_ran_are_named_at_the_end(world: World) -> None:
+    world.sim.configure_project(project(1), title="Load", final_status="ERRORED")
+    world.sim.configure_project(project(2), title="Report")
+    results = by_name(world.run(pipeline([step("a", 1), step("b", 2)])))
+    assert results["b"].status == Status.SKIPPED
+    assert results["b"].project_name == "Report"
+    assert [request_kind(e) for e in world.log()][-1] == "project"
+    assert not world.log("start")[1:], "only the first step started"
