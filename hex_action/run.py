@@ -107,13 +107,17 @@ def _verdict(
         github.annotate("error", problem, title="hex-action failed")
         return
     if status in SUCCESS or started_only:
-        what = "pipeline" if settings.pipeline else "run"
+        name = results[0].project_name
+        what = "pipeline" if settings.pipeline else f"run of {name}" if name else "run"
         github.line(f"Hex {what} {status} in {format_duration(total)}")
         return
     failures = [r for r in results if r.status not in SUCCESS and r.message]
     level = "error" if code else "warning"
     for result in failures[:10] if settings.pipeline else failures[:1]:
-        label = f"step '{result.name}' " if settings.pipeline else ""
+        if settings.pipeline:
+            label = f"step '{result.name}'" + (f" ({result.project_name})" if result.project_name else "") + " "
+        else:
+            label = f"run of {result.project_name} " if result.project_name else ""
         title = f"Hex {label}{result.status}"
         github.annotate(level, result.message or result.status, title=title)
 

@@ -22,6 +22,12 @@ from hex_action.simulator import HexSimulator, serve  # noqa: E402 - after the p
 
 TOKEN = "hxtw_demo_token_not_a_real_secret"  # noqa: S105 - the simulator's made-up token
 PROJECT = "019a26ea-83df-7003-a89d-abc76d32842e"
+DEMO_TITLES = {
+    "extract": "Extract orders and customers",
+    "transform-orders": "Transform orders",
+    "transform-customers": "Transform customers",
+    "report": "Revenue report",
+}
 
 
 def run_action(url: str, inputs: dict[str, str], title: str) -> int:
@@ -45,7 +51,12 @@ def run_action(url: str, inputs: dict[str, str], title: str) -> int:
 def main() -> int:
     """Start the simulator, run a project and a pipeline, show the results."""
     simulator = HexSimulator(TOKEN, default_pending_seconds=0.5, default_running_seconds=3.0)
-    simulator.configure_project(PROJECT, pending_seconds=0.5, running_seconds=4.0, history=[3.8, 4.1, 4.0, 4.2])
+    simulator.configure_project(
+        PROJECT, title="Daily revenue", pending_seconds=0.5, running_seconds=4.0, history=[3.8, 4.1, 4.0, 4.2]
+    )
+    # The demo pipeline's projects, by name (their ids are in scripts/demo_pipeline.yml).
+    for step in yaml.safe_load((ROOT / "scripts" / "demo_pipeline.yml").read_text()):
+        simulator.configure_project(step["project-id"], title=DEMO_TITLES[step["name"]])
     with serve(simulator) as server:
         print(f"Hex simulator on {server.url} (token {TOKEN[:9]}…)")
         codes = [

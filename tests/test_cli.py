@@ -214,7 +214,7 @@ def test_output_json_prints_one_object_and_flags_win(capsys: pytest.CaptureFixtu
         f"::add-mask::{TOKEN}",
         f"Running Hex project {PROJECT} on app.hex.tech",
         f"Started run {RUN} of Daily revenue, project version 3: {RUN_URL}",
-        "Hex run DRY_RUN in 0s",
+        "Hex run of Daily revenue DRY_RUN in 0s",
     ]
     outputs = json.loads("{\n" + rest)  # exactly one JSON object, nothing after it
     assert outputs == {

@@ -26,6 +26,7 @@ from hex_action.simulator import (
     parse_duration,
     serve,
 )
+from hex_action.simulator.cli import _parse_project_option
 
 PROJECT = "5a8591dd-4039-49df-9202-96385ba3eff8"
 RUNS = f"/api/v1/projects/{PROJECT}/runs"
@@ -832,3 +833,43 @@ def test_cli_serves_until_sigterm(tmp_path: Path, http: requests.Session) -> Non
     assert process.returncode == 0, stderr
     assert stdout == f"Hex simulator listening on http://127.0.0.1:{port}\n"
     assert not port_file.exists()
+
+
+# ------------------------------------------------------------------------------------ GetProject
+
+
+def test_get_project_answers_title_and_states(sim: HexSimulator) -> None:
+    sim.configure_project(PROJECT, title="Daily revenue", archived=True)
+    response = call(sim, "GET", f"/api/v1/projects/{PROJECT}")
+    assert response.status == 200
+    body = response.json()
+    assert (body["id"], body["title"]) == (PROJECT, "Daily revenue")
+    assert body["lastPublishedAt"] is not None
+    assert body["archivedAt"] is not None
+    assert body["trashedAt"] is None
+    sim.configure_project(PROJECT, exists=False)
+    assert call(sim, "GET", f"/api/v1/projects/{PROJECT}").status == 404
+    assert call(sim, "DELETE", f"/api/v1/projects/{PROJECT}").status == 404  # only GET is served
+
+
+def test_get_project_counts_against_the_read_limit(sim: HexSimulator) -> None:
+    for _ in range(30):
+        assert call(sim, "GET", f"/api/v1/projects/{PROJECT}").status == 200
+    assert call(sim, "GET", f"/api/v1/projects/{PROJECT}/runs").status == 429
+
+
+def test_project_option_sets_title_and_states() -> None:
+    project_id, options = _parse_project_option("p=title:Daily revenue,archived:true,trashed:no,published:false")
+    assert project_id == "p"
+    assert options == {"title": "Daily revenue", "archived": True, "trashed": False, "published": False}
+
+
+def test_http_admin_configures_title_and_states(sim_server: SimServer, http: requests.Session) -> None:
+    admin = f"{sim_server.url}/_sim/projects/{PROJECT}"
+    spec = {"title": "Weekly KPIs", "archived": True, "trashed": True}
+    assert http.post(admin, json=spec, timeout=5).ok
+    auth = {"Authorization": f"Bearer {sim_server.token}"}
+    body = http.get(f"{sim_server.url}/api/v1/projects/{PROJECT}", headers=auth, timeout=5).json()
+    assert body["title"] == "Weekly KPIs"
+    assert body["archivedAt"] is not None
+    assert body["trashedAt"] is not None

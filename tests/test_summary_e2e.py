@@ -173,6 +173,8 @@ def test_failed_run(summaries: dict[str, ActionResult]) -> None:
     project_id = json.loads(result.outputs["results"])[0]["project-id"]
     assert f"**What went wrong**\n\n- **{project_id}**: The Hex run ended ERRORED." in result.summary
     assert "The Hex run ended ERRORED. See http" in result.summary
+    (error,) = result.annotations("error")
+    assert error.properties["title"] == "Hex run of Churn model ERRORED", "the error names the project"
 
 
 def test_timeout(summaries: dict[str, ActionResult]) -> None:
@@ -225,6 +227,8 @@ def test_graph_with_a_failure_and_fail_fast(summaries: dict[str, ActionResult]) 
     went_wrong = result.summary.split("**What went wrong**\n\n", 1)[1]
     cause, effects = went_wrong.split("\n\nBecause of that:\n\n", 1)
     assert cause.startswith("- **customers**: The Hex run ended ERRORED.")
+    titles = [e.properties["title"] for e in result.annotations("error")]
+    assert "Hex step 'customers' (Customers) ERRORED" in titles
     orders, report = effects.splitlines()[:2]
     assert orders == "- **orders**: Cancelled because step 'customers' failed (fail-fast). The run was cancelled."
     assert report.startswith("- **report**: ")
