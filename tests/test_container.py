@@ -202,7 +202,9 @@ def test_completed_run_reports_outputs_summary_and_masks_the_token(
     assert len(results) == 1
     assert results[0]["run-id"] == run["runId"]
     assert results[0]["status"] == "COMPLETED"
-    assert f"[{run['runId']}]({out['run-url']})" in result.summary, result.summary
+    # The summary links the run (its link text is the project's name, the run id its title).
+    assert f"]({out['run-url']}" in result.summary, result.summary
+    assert run["runId"] in result.summary, result.summary
     assert not result.annotations("error"), result.describe()
 
     # The token travels only through the CLI's environment, and is printed only to be masked.
