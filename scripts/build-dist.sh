@@ -26,16 +26,9 @@ VERSION=${3:-$("$BIN/python" -c 'import ast, pathlib
 tree = ast.parse(pathlib.Path("hex_action/__init__.py").read_text())
 print(next(n.value.value for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "__version__"))')}
 
-log() { printf '[build-dist] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-WORK=$(mktemp -d)
-SIM_PID=""
-# shellcheck disable=SC2317,SC2329  # invoked by the trap
-cleanup() {
-    if [[ -n "$SIM_PID" ]]; then kill "$SIM_PID" 2>/dev/null || true; wait "$SIM_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+LOG_PREFIX=build-dist
+# shellcheck source=scripts/release-common.sh
+source "$ROOT/scripts/release-common.sh"
 
 log "python -m build --no-isolation --sdist --wheel (version $VERSION)"
 rm -rf "$OUT"/hex_action-* build/ ./*.egg-info
@@ -82,15 +75,9 @@ got=$(cd "$WORK" && "$V/hex-action" --version)
 log "hex-action --version: $got"
 
 # One run of the installed command line against the installed simulator (loopback only).
-project=0b9a3c52-6f1e-4a8d-9c7b-2e5f8d1a4b63
-token="dist-check-$RANDOM$RANDOM"
-(cd "$WORK" && exec "$V/python" -m hex_action.simulator --port 0 --port-file "$WORK/port" --token "$token" \
-    --project "$project=pending:1,running:1") >"$WORK/sim.log" 2>&1 &
-SIM_PID=$!
-for _ in $(seq 1 100); do [[ -s "$WORK/port" ]] && break; sleep 0.1; done
-[[ -s "$WORK/port" ]] || { cat "$WORK/sim.log" >&2; die "the simulator did not start"; }
-out=$(cd "$WORK" && env -i PATH="$PATH" HOME="$WORK" HEX_API_TOKEN="$token" "$V/hex-action" \
-    --project-id "$project" --hex-url "http://127.0.0.1:$(<"$WORK/port")" --timeout 60s --output json) \
+start_simulator "$V/python"
+out=$(cd "$WORK" && env -i PATH="$PATH" HOME="$WORK" HEX_API_TOKEN="$SIM_TOKEN" "$V/hex-action" \
+    --project-id "$SIM_PROJECT" --hex-url "$SIM_URL" --timeout 60s --output json) \
     || die "hex-action from the wheel failed against the simulator: $out"
 # Exit 0 means the run completed; the JSON says so too.
 grep -Eq '"status": *"COMPLETED"' <<<"$out" || die "hex-action from the wheel did not report COMPLETED: $out"

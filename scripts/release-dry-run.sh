@@ -25,16 +25,9 @@ OUT=${OUT:-$ROOT/dist/release-dry-run}
 IMAGE_NAME=${IMAGE_NAME:-ghcr.io/hex-action/hex-action}
 TAG=hex-action:release-dry-run
 
-log() { printf '\n[release-dry-run] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-WORK=$(mktemp -d)
-SIM_PID=""
-# shellcheck disable=SC2317,SC2329  # invoked by the trap
-cleanup() {
-    if [[ -n "$SIM_PID" ]]; then kill "$SIM_PID" 2>/dev/null || true; wait "$SIM_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+LOG_PREFIX=release-dry-run
+# shellcheck source=scripts/release-common.sh
+source "$ROOT/scripts/release-common.sh"
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
@@ -46,19 +39,13 @@ IMAGE_ID=$(docker image inspect --format '{{.Id}}' "$TAG")
 arch=$(docker image inspect --format '{{.Os}}/{{.Architecture}}' "$TAG")
 log "built $TAG = $IMAGE_ID ($arch only; the workflow builds linux/amd64 and linux/arm64)"
 
-project=0b9a3c52-6f1e-4a8d-9c7b-2e5f8d1a4b63
-token="dry-run-$RANDOM$RANDOM"
-"$BIN/python" -m hex_action.simulator --port 0 --port-file "$WORK/port" --token "$token" \
-    --project "$project=pending:1,running:1" >"$WORK/sim.log" 2>&1 &
-SIM_PID=$!
-for _ in $(seq 1 100); do [[ -s "$WORK/port" ]] && break; sleep 0.1; done
-[[ -s "$WORK/port" ]] || { cat "$WORK/sim.log" >&2; die "the simulator did not start"; }
+start_simulator "$BIN/python"
 mkdir -p "$WORK/file_commands" "$WORK/workspace"
 : >"$WORK/file_commands/set_output_dry_run"
 : >"$WORK/file_commands/step_summary_dry_run"
 log "docker run $IMAGE_ID (the runner's way, --network=host) against the simulator on 127.0.0.1"
 # Input values travel in the docker CLI's environment (`-e NAME` only), as the runner passes them.
-env "INPUT_API-TOKEN=$token" "INPUT_PROJECT-ID=$project" "INPUT_HEX-URL=http://127.0.0.1:$(<"$WORK/port")" \
+env "INPUT_API-TOKEN=$SIM_TOKEN" "INPUT_PROJECT-ID=$SIM_PROJECT" "INPUT_HEX-URL=$SIM_URL" \
     "INPUT_TIMEOUT=60s" \
     docker run --rm --network=host --workdir /github/workspace \
     -e INPUT_API-TOKEN -e INPUT_PROJECT-ID -e INPUT_HEX-URL -e INPUT_TIMEOUT \
@@ -69,7 +56,7 @@ env "INPUT_API-TOKEN=$token" "INPUT_PROJECT-ID=$project" "INPUT_HEX-URL=http://1
     "$IMAGE_ID" >"$WORK/run.log" 2>&1 || { cat "$WORK/run.log" >&2; die "the image's entrypoint failed"; }
 grep -qx 'status=COMPLETED' "$WORK/file_commands/set_output_dry_run" \
     || { cat "$WORK/run.log" "$WORK/file_commands/set_output_dry_run" >&2; die "no status=COMPLETED output"; }
-if grep -F "$token" "$WORK/run.log" | grep -vqF '::add-mask::'; then die "the token was printed"; fi
+if grep -F "$SIM_TOKEN" "$WORK/run.log" | grep -vqF '::add-mask::'; then die "the token was printed"; fi
 log "the image's entrypoint ran a project to COMPLETED and wrote its outputs"
 
 # ---------------------------------------------------------------------------------- sdist+wheel
