@@ -15,6 +15,7 @@
 #   workflows+examples  zizmor (the workflow security linter, offline) over .github/ (workflows,
 #                       dependabot.yml), action.yml and examples/, settings in .github/zizmor.yml
 #   Dockerfile          hadolint
+#   shell scripts       shellcheck (scripts/*.sh, .ci/run), following `source`d files
 #   README.md           scripts/readme_tables.py --check (input/output tables == action.yml)
 #
 # Usage: scripts/static-checks.sh .venv/bin      (what `make lint` runs)
@@ -124,6 +125,9 @@ if [[ "$ACTION" != "$ROOT/action.yml" ]]; then zizmor_inputs+=("$ACTION"); fi
 run_check "zizmor .github/, ${ACTION_YML:-action.yml}, examples/*.yml (offline, .github/zizmor.yml)" \
     "$BIN/zizmor" --offline --no-progress --config .github/zizmor.yml "${zizmor_inputs[@]}"
 run_check "hadolint Dockerfile" "$BIN/hadolint" Dockerfile
+if [[ -x "$BIN/shellcheck" ]]; then
+    run_check "shellcheck scripts/*.sh .ci/run" "$BIN/shellcheck" -x scripts/*.sh .ci/run
+fi
 run_check "README tables match action.yml" "$BIN/python" scripts/readme_tables.py --check
 
 exit "$failed"
