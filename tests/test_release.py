@@ -4,6 +4,8 @@ and the release workflow's shape (what it publishes, with which permissions, aft
 from __future__ import annotations
 
 import importlib.util
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -176,3 +178,23 @@ def test_pypi_is_published_by_trusted_publishing_without_a_token() -> None:
     assert "secrets." not in text
     assert "UV_PUBLISH_TOKEN" not in text
     assert "password" not in text.lower()
+
+
+# ----------------------------------------------------------------------- the GitLab example
+
+
+def test_gitlab_example_runs_the_images_entrypoint_with_the_token_from_the_environment() -> None:
+    example: dict[str, Any] = yaml.safe_load((ROOT / "examples" / "gitlab" / ".gitlab-ci.yml").read_text("utf-8"))
+    (job,) = [job for name, job in example.items() if isinstance(job, dict) and "script" in job]
+    assert job["image"]["name"].startswith("ghcr.io/hex-action/hex-action:")
+    assert job["image"]["entrypoint"] == [""], "GitLab needs a shell for `script`"
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    entrypoint = json.loads(dockerfile.split("ENTRYPOINT", 1)[1].strip().splitlines()[0])
+    command = " ".join(job["script"])
+    # The same interpreter flags and script as the ENTRYPOINT, through `python` on the image's PATH.
+    assert command.startswith(" ".join(["python", *entrypoint[1:]]) + " "), command
+    assert "HEX_API_TOKEN" not in command
+    assert "--api-token" not in command
+    timeout = re.search(r"--timeout (\d+)h", command)
+    assert timeout is not None
+    assert int(job["timeout"].removesuffix("m")) > int(timeout[1]) * 60, "the job outlives --timeout"
