@@ -1,28 +1,34 @@
-"""`make bench`: this action's wait against a baseline that reads every 5 s, on the same simulated runs.
+"""`make bench`: this action's wait against a 5 s poller and against the oracle, on the same simulated runs.
 
-Runs of about 10 s, 1 min, 10 min and 1 h, each with and without run history. The short
-ones run as real processes (`python entrypoint.py` against a simulator on 127.0.0.1 with
-Hex's rate limits on); the long ones run in-process through the same engine, client and
-schedule on a simulated clock. Every action run and every baseline run gets a simulator
-of its own (Hex counts reads per user, so runs sharing one would throttle each other), all
-configured alike: the same actual duration, the same pending time and the same history.
+Run durations of about 1 min, 10 min and 1 h, drawn from lognormal distributions with a
+coefficient of variation (CV) of 5 %, 20 % and 50 %, a bimodal mix (70 % about D, 30 % about
+2.5 D, each CV 10 %), and a mix with 10 % early failures (ERRORED about 0.1 D, CV 20 %; the
+rest CV 20 % about D). Each trial draws the run and its own history of 10 prior runs from
+the same distribution (not the measured run's), seeded. Every run is PENDING 1 s first.
 
-Measured at the simulator, from its request log:
-* reads: status reads (GET …/runs/{runId}) and list reads (GET …/runs, the history);
-* detection latency: the simulator's time of the first status read that answered a
-  terminal status, minus the moment the run ended there.
+* The action: the real engine, client and planner against the simulator on a simulated
+  clock (`--trials` runs per case), and, for the short cases, as real processes
+  (`python entrypoint.py` against a simulator on 127.0.0.1, rate limits on).
+* The 5 s poller: a read every 5 s after the trigger. On the simulated clock its reads and
+  latency follow exactly from each run's end time; in real time it runs against its own
+  simulator.
+* The oracle: the fewest status reads any fixed schedule can make knowing the TRUE
+  distribution of the run's end (hex_action.oracle, the dynamic programme the planner also
+  uses, on a finer grid), at the action's own mean latency; applied to the same runs.
 
-Plus start-up: spawn of `python entrypoint.py` to the simulator receiving the trigger POST,
-against the wall time of `python -c "import requests"` (medians of interleaved runs).
+Measured per case: status and list reads, mean and p90 detection latency (from the run's
+end at the simulator to the first status read that answered its final status), and the
+action's status reads divided by the oracle's. Plus the planning time, and start-up.
 
-It is a benchmark, not a test: missed targets are printed as MISS and the exit code stays
-0. It exits 1 only when it could not measure (a run failed or ended wrongly).
+A benchmark, not a test: missed targets print as MISS and the exit code stays 0. It exits
+1 only when it could not measure (a run ended wrongly).
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import math
 import multiprocessing
 import os
 import platform
@@ -47,7 +53,9 @@ import requests  # noqa: E402
 from hex_action.client import HexClient  # noqa: E402
 from hex_action.clock import FakeClock, SystemClock  # noqa: E402
 from hex_action.engine import Engine, StepResult  # noqa: E402
-from hex_action.run_lookup import LOOKUP_LIMIT  # noqa: E402
+from hex_action.oracle import EXACT, FLOOR, EndTime, LogNormal, make_grid, plan_for_latency  # noqa: E402
+from hex_action.planner import History, plan_wait  # noqa: E402
+from hex_action.run_lookup import HISTORY_RUNS  # noqa: E402
 from hex_action.settings import load_settings  # noqa: E402
 from hex_action.signals import CancelSignal  # noqa: E402
 from hex_action.sim_transport import simulated_session  # noqa: E402
@@ -57,22 +65,77 @@ TOKEN = "bench-token-0123456789"  # noqa: S105 - the simulator's token
 PROJECT = "5f0c7a1e-2b3d-4c5e-8f90-a1b2c3d4e5f6"
 #: Every simulated run is PENDING this long before it runs (the simulator's default).
 PENDING = 1.0
-#: The baseline reads the status every this many seconds after the trigger.
-BASELINE_GAP = 5.0
-#: Prior completed runs seeded as history, by default: as many as the action reads.
-HISTORY_RUNS = LOOKUP_LIMIT
-#: (label, nominal seconds, real processes?)
-DURATIONS: tuple[tuple[str, float, bool], ...] = (
-    ("10 s", 10.0, True),
-    ("1 min", 60.0, True),
-    ("10 min", 600.0, False),
-    ("1 h", 3600.0, False),
-)
+#: The poller reads the status every this many seconds after the trigger.
+POLL_GAP = 5.0
+DURATIONS: tuple[tuple[str, float], ...] = (("1 min", 60.0), ("10 min", 600.0), ("1 h", 3600.0))
 SIM_BASE = "https://hex.sim"
 #: Targets from the issue.
-READ_TARGETS = {"1 min": 0.5, "1 h": 0.1}
-HISTORY_LATENCY_TARGET = 2.5
+LATENCY_TARGET = 2.5
+READ_TARGETS = {"lognormal": 1.3, "bimodal": 1.5, "failures": 1.5}
 STARTUP_TARGET = 1.3
+
+
+# -- the distributions --------------------------------------------------------------------------
+
+
+def lognormal(mean: float, cv: float, weight: float = 1.0) -> LogNormal:
+    """A lognormal share with this mean and coefficient of variation."""
+    sigma = math.sqrt(math.log(1 + cv * cv))
+    return LogNormal(weight, math.log(mean) - sigma * sigma / 2, sigma)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One distribution of run durations (time running, as Hex reports it) at one scale."""
+
+    label: str
+    family: str  # lognormal, bimodal or failures: which read target applies
+    scale: str
+    nominal: float
+    shares: tuple[tuple[LogNormal, str], ...]  # (durations, final status)
+
+    @property
+    def name(self) -> str:
+        return f"{self.scale}, {self.label}"
+
+    def truth(self) -> EndTime:
+        """The distribution of the run's end after the trigger."""
+        return EndTime(tuple(share for share, _ in self.shares), offset=PENDING)
+
+    def draw(self, rng: random.Random) -> tuple[float, str]:
+        """One run: its running time and final status."""
+        u, total = rng.random(), 0.0
+        for share, status in self.shares:  # noqa: B007 - the loop picks the share
+            total += share.weight
+            if u <= total:
+                break
+        return math.exp(rng.gauss(share.mu, share.sigma)), status
+
+
+def cases(scale: str, d: float) -> list[Case]:
+    done = "COMPLETED"
+    return [
+        Case("lognormal CV 5%", "lognormal", scale, d, ((lognormal(d, 0.05), done),)),
+        Case("lognormal CV 20%", "lognormal", scale, d, ((lognormal(d, 0.2), done),)),
+        Case("lognormal CV 50%", "lognormal", scale, d, ((lognormal(d, 0.5), done),)),
+        Case(
+            "bimodal 70% D / 30% 2.5 D",
+            "bimodal",
+            scale,
+            d,
+            ((lognormal(d, 0.1, 0.7), done), (lognormal(2.5 * d, 0.1, 0.3), done)),
+        ),
+        Case(
+            "10% fail at 0.1 D",
+            "failures",
+            scale,
+            d,
+            ((lognormal(d, 0.2, 0.9), done), (lognormal(0.1 * d, 0.2, 0.1), "ERRORED")),
+        ),
+    ]
+
+
+ALL_CASES = [case for scale, d in DURATIONS for case in cases(scale, d)]
 
 
 # -- the runs ---------------------------------------------------------------------------------
@@ -80,58 +143,49 @@ STARTUP_TARGET = 1.3
 
 @dataclass(frozen=True)
 class Trial:
-    """One simulated run: its actual duration (trigger to end) and the project's history."""
+    """One simulated run (its running time and final status) and the project's history."""
 
-    label: str
-    nominal: float
+    case: Case
     rep: int
-    actual: float
-    history: tuple[float, ...]
+    running: float
+    status: str
+    history: tuple[tuple[float, str], ...]
+
+    @property
+    def end(self) -> float:
+        """When the run ends, after the trigger."""
+        return PENDING + self.running
 
     def configure(self, sim: HexSimulator) -> None:
-        """Give `sim`'s project this trial's duration and history."""
+        """Give `sim`'s project this trial's run and history."""
         sim.configure_project(
-            PROJECT, pending_seconds=PENDING, running_seconds=self.actual - PENDING, history=list(self.history)
+            PROJECT,
+            pending_seconds=PENDING,
+            running_seconds=self.running,
+            final_status=self.status,
+            history=[{"durationSeconds": round(d, 3), "status": s} for d, s in self.history],
         )
 
 
-@dataclass(frozen=True)
-class Plan:
-    """How the runs are drawn: seed, spread of durations, number of history runs."""
-
-    seed: int = 1
-    jitter: float = 0.05
-    history_runs: int = HISTORY_RUNS
-
-
-def make_trial(label: str, nominal: float, rep: int, plan: Plan) -> Trial:
-    """Seeded: the actual duration and the history (Hex's elapsedTime: time spent running) vary by ±jitter."""
-    rng = random.Random(f"{plan.seed}/{nominal}/{rep}")
-
-    def vary() -> float:
-        return nominal * rng.uniform(1 - plan.jitter, 1 + plan.jitter)
-
-    actual = vary()
-    history = tuple(round(vary() - PENDING, 3) for _ in range(plan.history_runs))
-    return Trial(label, nominal, rep, actual, history)
+def make_trial(case: Case, rep: int, seed: int, history_runs: int) -> Trial:
+    rng = random.Random(f"{seed}/{case.name}/{rep}")
+    running, status = case.draw(rng)
+    history = tuple(case.draw(rng) for _ in range(history_runs))
+    return Trial(case, rep, running, status, history)
 
 
 @dataclass
 class Measure:
     """What the simulator saw of one waiter's run."""
 
-    status_reads: int = 0
-    list_reads: int = 0
+    status_reads: float = 0.0
+    list_reads: float = 0.0
     throttled: int = 0
-    latency: float = float("nan")
+    latency: float = math.nan
     error: str | None = None
 
-    @property
-    def reads(self) -> int:
-        return self.status_reads + self.list_reads
 
-
-def measure(sim: HexSimulator) -> Measure:
+def measure(sim: HexSimulator, status: str) -> Measure:
     """Reads and detection latency from the simulator's request log and run record."""
     runs = [r for r in sim.runs() if not r["seeded"]]
     if len(runs) != 1:
@@ -140,22 +194,32 @@ def measure(sim: HexSimulator) -> Measure:
     run_path = f"/api/v1/projects/{PROJECT}/runs/{run['runId']}"
     list_path = f"/api/v1/projects/{PROJECT}/runs"
     gets = [e for e in sim.requests_log() if e["method"] == "GET"]
-    status = [e for e in gets if e["path"].rstrip("/") == run_path]
+    reads = [e for e in gets if e["path"].rstrip("/") == run_path]
     result = Measure(
-        status_reads=len(status),
+        status_reads=len(reads),
         list_reads=sum(1 for e in gets if e["path"].rstrip("/") == list_path),
         throttled=sum(1 for e in gets if e["status"] == 429),
     )
     ended = run["endedAt"]
-    seen = [e["time"] for e in status if e["status"] == 200 and ended is not None and e["time"] >= ended]
-    if run["status"] != "COMPLETED" or not seen:
-        result.error = f"the run ended {run['status']} and no read saw its end"
+    seen = [e["time"] for e in reads if e["status"] == 200 and ended is not None and e["time"] >= ended]
+    if run["status"] != status or not seen:
+        result.error = f"the run ended {run['status']} (expected {status}) and no read saw its end"
     else:
         result.latency = seen[0] - ended
     return result
 
 
-# -- the baseline: read every 5 s --------------------------------------------------------------
+def _timeout_for(case: Case) -> float:
+    return max(600.0, 6 * case.nominal)
+
+
+# -- the 5 s poller ------------------------------------------------------------------------------
+
+
+def poller_exact(trial: Trial) -> Measure:
+    """A read every POLL_GAP s after the trigger: the k-th read sees an end at or before k * POLL_GAP."""
+    reads = math.ceil(trial.end / POLL_GAP - 1e-9)
+    return Measure(status_reads=reads, latency=reads * POLL_GAP - trial.end)
 
 
 class _Clock(Protocol):
@@ -168,21 +232,21 @@ class _Clock(Protocol):
 Call = Callable[[str, str], tuple[int, Any]]
 
 
-def baseline_wait(call: Call, clock: _Clock, give_up_after: float) -> None:
-    """Trigger the run, then read its status every BASELINE_GAP seconds until it is terminal."""
+def poller_wait(call: Call, clock: _Clock, give_up_after: float) -> None:
+    """Trigger the run, then read its status every POLL_GAP seconds until it is terminal."""
     runs = f"/projects/{PROJECT}/runs"
     status, body = call("POST", runs)
     if status != 201:
-        raise RuntimeError(f"the baseline's trigger was answered {status}")
+        raise RuntimeError(f"the poller's trigger was answered {status}")
     run_id = body["runId"]
     triggered = clock.now()
     for k in itertools.count(1):
-        clock.sleep(max(0.0, triggered + k * BASELINE_GAP - clock.now()))
+        clock.sleep(max(0.0, triggered + k * POLL_GAP - clock.now()))
         status, body = call("GET", f"{runs}/{run_id}")
         if status == 200 and body.get("status") in TERMINAL_STATUSES:
             return
         if clock.now() - triggered > give_up_after:
-            raise RuntimeError("the baseline gave up waiting")
+            raise RuntimeError("the poller gave up waiting")
 
 
 def _http_call(session: requests.Session, base_url: str) -> Call:
@@ -194,18 +258,27 @@ def _http_call(session: requests.Session, base_url: str) -> Call:
     return call
 
 
-def _direct_call(sim: HexSimulator) -> Call:
-    """Straight into the simulator: the baseline's HTTP stack is not what is measured, and this is fast."""
+class _SleepClock:
+    def __init__(self) -> None:
+        self._clock = SystemClock()
 
-    def call(method: str, path: str) -> tuple[int, Any]:
-        headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json", "Host": "hex.sim"}
-        answer = sim.handle(method, f"/api/v1{path}", "", headers, b"{}" if method == "POST" else b"")
-        return answer.status, answer.json()
+    def now(self) -> float:
+        return self._clock.now()
 
-    return call
+    def sleep(self, seconds: float) -> object:
+        return self._clock.sleep(seconds)
 
 
-# -- long runs: in-process, on a simulated clock ------------------------------------------------
+def poller_thread(trial: Trial) -> Measure:
+    """The 5 s poller in real time, against a simulator of its own."""
+    with serve(HexSimulator(TOKEN)) as server:
+        trial.configure(server.sim)
+        with requests.Session() as session:
+            poller_wait(_http_call(session, server.url), _SleepClock(), _timeout_for(trial.case))
+        return measure(server.sim, trial.status)
+
+
+# -- the action ----------------------------------------------------------------------------------
 
 
 class _QuietObserver:
@@ -225,12 +298,8 @@ class _QuietObserver:
         pass
 
 
-def _timeout_for(trial: Trial) -> float:
-    return max(600.0, 3 * trial.nominal)
-
-
 def action_simulated(trial: Trial, use_history: bool, seed: int) -> Measure:
-    """The real engine, client and schedule against the simulator, on a FakeClock."""
+    """The real engine, client and planner against the simulator, on a FakeClock."""
     clock = FakeClock()
     sim = HexSimulator(TOKEN, clock=clock.wall)
     trial.configure(sim)
@@ -239,34 +308,23 @@ def action_simulated(trial: Trial, use_history: bool, seed: int) -> Measure:
         "project-id": PROJECT,
         "hex-url": SIM_BASE,
         "use-run-history": str(use_history).lower(),
-        "timeout": str(_timeout_for(trial)),
+        "timeout": str(_timeout_for(trial.case)),
+        "fail-on-error": "false",
     }
     settings = load_settings(values, environ={})
-    rng = random.Random(f"{seed}/{trial.nominal}/{trial.rep}/action")
+    rng = random.Random(f"{seed}/{trial.case.name}/{trial.rep}/action")
     session = simulated_session(sim, SIM_BASE)
     session.trust_env = False  # no proxy look-ups in the environment per request: a third of the time here
     client = HexClient(settings.api_base_url, settings.api_token, clock, session=session, rng=rng)
     engine = Engine(settings, client, clock, CancelSignal(), _QuietObserver(), rng=rng)
     [result] = engine.run()
-    found = measure(sim)
-    if found.error is None and result.status != "COMPLETED":
+    found = measure(sim, trial.status)
+    if found.error is None and result.status != trial.status:
         found.error = f"the action reported {result.status}: {result.message}"
     counted = (client.counts["status"], client.counts["list"])
     if found.error is None and counted != (found.status_reads, found.list_reads):
         found.error = f"the client counted {client.counts}, the simulator saw {found}"
     return found
-
-
-def baseline_simulated(trial: Trial) -> Measure:
-    """The 5 s baseline on a FakeClock against its own simulator."""
-    clock = FakeClock()
-    sim = HexSimulator(TOKEN, clock=clock.wall)
-    trial.configure(sim)
-    baseline_wait(_direct_call(sim), clock, _timeout_for(trial))
-    return measure(sim)
-
-
-# -- short runs: real processes against a simulator over loopback --------------------------------
 
 
 def _clean_environ() -> dict[str, str]:
@@ -286,44 +344,89 @@ def _action_environ(url: str, extra: dict[str, str]) -> dict[str, str]:
     }
 
 
-def action_process(trial: Trial, use_history: bool) -> Measure:
-    """`python entrypoint.py` as a process, against a simulator of its own."""
+def action_process(trial: Trial) -> Measure:
+    """`python entrypoint.py` as a process (with history), against a simulator of its own."""
     with serve(HexSimulator(TOKEN)) as server:
         trial.configure(server.sim)
-        extra = {"INPUT_USE-RUN-HISTORY": str(use_history).lower(), "INPUT_TIMEOUT": str(_timeout_for(trial))}
+        extra = {"INPUT_TIMEOUT": str(_timeout_for(trial.case)), "INPUT_FAIL-ON-ERROR": "false"}
         done = subprocess.run(
             [sys.executable, str(ROOT / "entrypoint.py")],
             cwd=ROOT,
             env=_action_environ(server.url, extra),
             capture_output=True,
             text=True,
-            timeout=_timeout_for(trial) + 60,
+            timeout=_timeout_for(trial.case) + 60,
             check=False,
         )
-        found = measure(server.sim)
+        found = measure(server.sim, trial.status)
     if found.error is None and done.returncode != 0:
         found.error = f"entrypoint.py exited {done.returncode}: {(done.stdout + done.stderr)[-500:]}"
     return found
 
 
-def baseline_thread(trial: Trial) -> Measure:
-    """The 5 s baseline in real time, against a simulator of its own."""
-    with serve(HexSimulator(TOKEN)) as server:
-        trial.configure(server.sim)
-        with requests.Session() as session:
-            baseline_wait(_http_call(session, server.url), _SleepClock(), _timeout_for(trial))
-        return measure(server.sim)
+# -- the oracle ----------------------------------------------------------------------------------
 
 
-class _SleepClock:
-    def __init__(self) -> None:
-        self._clock = SystemClock()
+def oracle_on(trials: list[Trial], case: Case, latency: float) -> list[Measure]:
+    """The oracle's schedule at mean latency `latency` (knowing the true distribution), on each trial's run."""
+    end = case.truth()
+    grid = make_grid(end, 0.0, _timeout_for(case), EXACT)
+    schedule = plan_for_latency(grid, max(latency, 0.5), FLOOR).read_times()
+    measures = []
+    for trial in trials:
+        k = next((i for i, at in enumerate(schedule) if at >= trial.end - 1e-9), None)
+        if k is None:  # past the oracle's horizon (under 1 in 1000): reads at the floor from there
+            extra = math.ceil((trial.end - schedule[-1]) / FLOOR - 1e-9)
+            measures.append(Measure(len(schedule) + extra, latency=schedule[-1] + extra * FLOOR - trial.end))
+        else:
+            measures.append(Measure(k + 1, latency=schedule[k] - trial.end))
+    return measures
 
-    def now(self) -> float:
-        return self._clock.now()
 
-    def sleep(self, seconds: float) -> object:
-        return self._clock.sleep(seconds)
+# -- one case, in a worker process -----------------------------------------------------------------
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    action: list[Measure]
+    poller: list[Measure]
+    oracle: list[Measure]
+    plain: list[Measure] = field(default_factory=list)
+    #: Planning times in ms: the first plan (with the price's bisection), and a replan.
+    plans: list[float] = field(default_factory=list)
+    replans: list[float] = field(default_factory=list)
+    how: str = "simulated"
+
+
+def planning_times(trials: list[Trial]) -> tuple[list[float], list[float]]:
+    """The planner alone on each trial's history: first plan (bisection) and a replan, in ms."""
+    plans, replans = [], []
+    for trial in trials:
+        history = History(
+            tuple(d for d, s in trial.history if s == "COMPLETED"),
+            tuple(d for d, s in trial.history if s != "COMPLETED"),
+        )
+        started = time.perf_counter()
+        wait = plan_wait(history, 15.0, _timeout_for(trial.case))
+        first = wait.next_read(0.0) or FLOOR
+        plans.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        wait.observe(first, "RUNNING", first - PENDING)
+        replans.append((time.perf_counter() - started) * 1000)
+    return plans, replans
+
+
+def simulated_case(case: Case, trials_per_case: int, seed: int, history_runs: int, plain: bool) -> CaseResult:
+    trials = [make_trial(case, rep, seed, history_runs) for rep in range(trials_per_case)]
+    action = [action_simulated(t, True, seed) for t in trials]
+    latencies = [m.latency for m in action if not math.isnan(m.latency)]
+    oracle = oracle_on(trials, case, statistics.fmean(latencies) if latencies else 2.0)
+    result = CaseResult(case, action, [poller_exact(t) for t in trials], oracle)
+    if plain:
+        result.plain = [action_simulated(t, False, seed) for t in trials]
+    result.plans, result.replans = planning_times(trials)
+    return result
 
 
 # -- start-up ------------------------------------------------------------------------------------
@@ -379,127 +482,134 @@ def measure_startup(repetitions: int) -> Startup:
 # -- putting it together ---------------------------------------------------------------------------
 
 
-@dataclass
-class Row:
-    label: str
-    how: str
-    history: bool
-    action: list[Measure]
-    baseline: list[Measure]
-
-    def mean(self, who: str, what: Callable[[Measure], float]) -> float:
-        return statistics.fmean(what(m) for m in getattr(self, who))
-
-    @property
-    def ratio(self) -> float:
-        return self.mean("action", lambda m: m.reads) / self.mean("baseline", lambda m: m.reads)
+#: Cases also run as real processes (short ones: they take their duration in real time).
+PROCESS_CASES = ("1 min, lognormal CV 20%", "1 min, 10% fail at 0.1 D")
 
 
-def simulated_case(
-    label: str, nominal: float, reps: int, plan: Plan
-) -> tuple[list[Measure], list[Measure], list[Measure]]:
-    """One duration in-process: the baseline's runs, the action's without history and with it."""
-    trials = [make_trial(label, nominal, rep, plan) for rep in range(reps)]
-    base = [baseline_simulated(t) for t in trials]
-    plain = [action_simulated(t, False, plan.seed) for t in trials]
-    return base, plain, [action_simulated(t, True, plan.seed) for t in trials]
-
-
-def run_all(args: argparse.Namespace, progress: Callable[[str], None]) -> list[Row]:
-    """Every duration in-process on a simulated clock, in a worker process, while the short
-    ones also run in real time as processes (those take a minute of mostly waiting).
-
-    The in-process rows of the short durations cross-check the process rows with more runs
-    (the same code, without the interpreter start-up and the loopback HTTP).
-    """
-    plan = Plan(args.seed, args.jitter, args.history_runs)
-    simulated: dict[str, Future[tuple[list[Measure], list[Measure], list[Measure]]]] = {}
+def run_all(args: argparse.Namespace, progress: Callable[[str], None]) -> list[CaseResult]:
+    """Every case on the simulated clock in worker processes, while the short ones also run in real time."""
+    simulated: list[Future[CaseResult]] = []
     real: dict[tuple[str, int, str], Future[Measure]] = {}
-    # A fresh interpreter (spawn): no forking of this process's threads.
-    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as worker:
-        for label, nominal, _ in sorted(DURATIONS, key=lambda d: -d[1]):
-            simulated[label] = worker.submit(simulated_case, label, nominal, args.sim_reps, plan)
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forking of this one's threads
+    with ProcessPoolExecutor(max_workers=args.workers, mp_context=context) as workers:
+        for case in sorted(ALL_CASES, key=lambda c: -c.nominal):  # the long ones first
+            plain = case.label == "lognormal CV 20%"
+            simulated.append(workers.submit(simulated_case, case, args.trials, args.seed, args.history_runs, plain))
         with ThreadPoolExecutor(max_workers=64) as pool:
-            for label, nominal, as_process in DURATIONS:
-                if not as_process:
+            for case in ALL_CASES:
+                if case.name not in PROCESS_CASES:
                     continue
-                for rep in range(args.reps):
-                    trial = make_trial(label, nominal, rep, plan)
-                    real[label, rep, "base"] = pool.submit(baseline_thread, trial)
-                    for use_history in (False, True):
-                        real[label, rep, f"action/{use_history}"] = pool.submit(action_process, trial, use_history)
-                        time.sleep(0.2)  # stagger the interpreters' start-up on small machines
-            progress(f"{len(real)} runs in real time (action processes, baselines); the simulated ones meanwhile...")
+                for rep in range(args.processes):
+                    trial = make_trial(case, 10_000 + rep, args.seed, args.history_runs)
+                    real[case.name, rep, "poller"] = pool.submit(poller_thread, trial)
+                    real[case.name, rep, "action"] = pool.submit(action_process, trial)
+                    time.sleep(0.2)  # stagger the interpreters' start-up on small machines
+            progress(f"{len(real)} runs in real time (action processes, pollers); the simulated ones meanwhile...")
             done = {key: future.result() for key, future in real.items()}
         progress("real-time runs done, waiting for the simulated ones...")
-        results = {label: future.result() for label, future in simulated.items()}
-    rows: list[Row] = []
-    for label, _, as_process in DURATIONS:
-        if as_process:
-            base = [done[label, rep, "base"] for rep in range(args.reps)]
-            for use_history in (False, True):
-                actions = [done[label, rep, f"action/{use_history}"] for rep in range(args.reps)]
-                how = f"{args.reps} process{'es' if args.reps > 1 else ''}"
-                rows.append(Row(label, how, use_history, actions, base))
-        base, plain, with_history = results[label]
-        rows.append(Row(label, f"{args.sim_reps} simulated", False, plain, base))
-        rows.append(Row(label, f"{args.sim_reps} simulated", True, with_history, base))
-    return rows
+        results = {r.case.name: r for r in (future.result() for future in simulated)}
+    ordered = [results[case.name] for case in ALL_CASES]
+    for case in ALL_CASES:
+        if case.name in PROCESS_CASES:
+            trials = [make_trial(case, 10_000 + rep, args.seed, args.history_runs) for rep in range(args.processes)]
+            action = [done[case.name, rep, "action"] for rep in range(args.processes)]
+            latencies = [m.latency for m in action if not math.isnan(m.latency)]
+            oracle = oracle_on(trials, case, statistics.fmean(latencies) if latencies else 2.0)
+            poller = [done[case.name, rep, "poller"] for rep in range(args.processes)]
+            ordered.append(CaseResult(case, action, poller, oracle, how="processes"))
+    return ordered
 
 
-def _seconds(value: float) -> str:
-    return f"{value:.2f} s"
+def _mean(measures: list[Measure], what: Callable[[Measure], float]) -> float:
+    values = [what(m) for m in measures if m.error is None]
+    return statistics.fmean(values) if values else math.nan
 
 
-def _name(row: Row) -> str:
-    return f"{row.label} ({row.how}), history {'yes' if row.history else 'no'}"
+def _p90(measures: list[Measure]) -> float:
+    values = sorted(m.latency for m in measures if m.error is None)
+    return values[min(len(values) - 1, math.ceil(0.9 * len(values)) - 1)] if values else math.nan
 
 
-def report(rows: list[Row], startup: Startup) -> list[str]:
-    """The table, the start-up line and PASS/MISS per target, as lines."""
+def _status(measures: list[Measure]) -> float:
+    return _mean(measures, lambda m: m.status_reads)
+
+
+def _latency(measures: list[Measure]) -> float:
+    return _mean(measures, lambda m: m.latency)
+
+
+def ratio(result: CaseResult) -> float:
+    return _status(result.action) / _status(result.oracle)
+
+
+def _row_name(result: CaseResult) -> str:
+    return result.case.name + (f" ({len(result.action)} processes)" if result.how == "processes" else "")
+
+
+def report(results: list[CaseResult], startup: Startup) -> list[str]:
+    """The table, the rows without history, planning times, start-up, and PASS/MISS per target, as lines."""
     lines = [
-        "| duration | history | action reads (status+list) | baseline reads | read ratio "
-        "| action mean latency | baseline mean latency |",
-        "|---|---|---|---|---|---|---|",
+        "| case | status reads: action / 5 s poller / oracle | list reads | mean latency: action / poller "
+        "/ oracle | p90 latency: action / poller | action ÷ oracle reads |",
+        "|---|---|---|---|---|---|",
     ]
-    for row in rows:
-        status = row.mean("action", lambda m: m.status_reads)
-        listed = row.mean("action", lambda m: m.list_reads)
+    for r in results:
         lines.append(
-            f"| {row.label} ({row.how}) | {'yes' if row.history else 'no'} "
-            f"| {status + listed:.1f} ({status:.1f}+{listed:.1f}) | {row.mean('baseline', lambda m: m.reads):.1f} "
-            f"| {row.ratio:.2f} | {_seconds(row.mean('action', lambda m: m.latency))} "
-            f"| {_seconds(row.mean('baseline', lambda m: m.latency))} |"
+            f"| {_row_name(r)} | {_status(r.action):.1f} / {_status(r.poller):.1f} / {_status(r.oracle):.1f} "
+            f"| {_mean(r.action, lambda m: m.list_reads):.1f} "
+            f"| {_latency(r.action):.2f} / {_latency(r.poller):.2f} / {_latency(r.oracle):.2f} s "
+            f"| {_p90(r.action):.1f} / {_p90(r.poller):.1f} s | {ratio(r):.2f} |"
         )
-    # The baseline's latency is where a run's end falls in its 5 s grid: 2.5 s expected at any
-    # duration. A row's few runs give a noisy mean, so the target compares with all its runs.
-    pooled = list({id(m): m for row in rows for m in row.baseline}.values())
-    baseline_latency = statistics.fmean(m.latency for m in pooled)
+    lines += [
+        "",
+        "Without history (the plain strategy, unchanged: gaps from 2 s growing to poll-interval 15 s), same runs:",
+        "",
+        "| case | status reads: action / 5 s poller | mean latency: action / poller | p90 latency: action / poller |",
+        "|---|---|---|---|",
+    ]
+    for r in results:
+        if r.plain:
+            lines.append(
+                f"| {r.case.name} | {_status(r.plain):.1f} / {_status(r.poller):.1f} "
+                f"| {_latency(r.plain):.2f} / {_latency(r.poller):.2f} s "
+                f"| {_p90(r.plain):.1f} / {_p90(r.poller):.1f} s |"
+            )
+    lines += [
+        "",
+        "planning time (the planner alone on each trial's history; first plan with the price's bisection / a replan):",
+    ]
+    for scale, _ in DURATIONS:
+        plans = [t for r in results if r.case.scale == scale for t in r.plans]
+        replans = [t for r in results if r.case.scale == scale for t in r.replans]
+        lines.append(
+            f"- {scale}: median {statistics.median(plans):.0f} ms, max {max(plans):.0f} ms / "
+            f"median {statistics.median(replans):.0f} ms, max {max(replans):.0f} ms"
+        )
     trigger, imports = statistics.median(startup.to_trigger), statistics.median(startup.import_requests)
     lines += [
         "",
         f"start-up: spawn of `python entrypoint.py` to the trigger POST at the simulator, median {trigger:.3f} s; "
-        f'`python -c "import requests"`, median {imports:.3f} s (n={len(startup.to_trigger)} each, interleaved; '
-        f"fastest {min(startup.to_trigger):.3f} s and {min(startup.import_requests):.3f} s); ratio {startup.ratio:.2f}",
+        f'`python -c "import requests"`, median {imports:.3f} s (n={len(startup.to_trigger)} each, interleaved); '
+        f"ratio {startup.ratio:.2f}",
         "",
-        f'targets ("the baseline\'s latency": the mean over all its {len(pooled)} runs, {baseline_latency:.2f} s):',
+        "targets, every case with history:",
     ]
-    for row in rows:
-        if row.label in READ_TARGETS:
-            limit = READ_TARGETS[row.label]
-            text = f"reads ≤ {limit:g}x the baseline's: {_name(row)}: {row.ratio:.2f}x"
-            lines.append(_verdict(row.ratio <= limit, text))
-    for row in rows:
-        mine = row.mean("action", lambda m: m.latency)
-        text = f"mean latency ≤ the baseline's: {_name(row)}: {mine:.2f} s"
-        lines.append(_verdict(mine <= baseline_latency, text))
-    for row in rows:
-        if row.history:
-            mine = row.mean("action", lambda m: m.latency)
-            text = f"mean latency < {HISTORY_LATENCY_TARGET:g} s with history: {_name(row)}: {mine:.2f} s"
-            lines.append(_verdict(mine < HISTORY_LATENCY_TARGET, text))
-    text = f"start-up ≤ {STARTUP_TARGET:g}x `import requests`: {startup.ratio:.2f}x"
-    lines.append(_verdict(startup.ratio <= STARTUP_TARGET, text))
+    for r in results:
+        mine, polled = _latency(r.action), _latency(r.poller)
+        limit = READ_TARGETS[r.case.family]
+        ok = mine <= LATENCY_TARGET and mine <= polled and ratio(r) <= limit
+        lines.append(
+            _verdict(
+                ok,
+                f"{_row_name(r)}: mean latency {mine:.2f} s (≤ {LATENCY_TARGET:g} s and ≤ the poller's "
+                f"{polled:.2f} s), status reads {ratio(r):.2f}x the oracle's (≤ {limit:g}x)",
+            )
+        )
+    lines.append(
+        _verdict(
+            startup.ratio <= STARTUP_TARGET, f"start-up ≤ {STARTUP_TARGET:g}x `import requests`: {startup.ratio:.2f}x"
+        )
+    )
     return lines
 
 
@@ -509,19 +619,19 @@ def _verdict(ok: bool, text: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions (1 process, 10 simulated, 5 start-ups)")
-    parser.add_argument("--reps", type=int, help="real-process runs per short case (default 10)")
-    parser.add_argument("--sim-reps", type=int, help="simulated runs per duration (default 100)")
+    parser.add_argument("--quick", action="store_true", help="fewer runs (10 simulated per case, 2 processes)")
+    parser.add_argument("--trials", type=int, help="simulated runs per case (default 60)")
+    parser.add_argument("--processes", type=int, help="real-process runs per short case (default 5)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes for the simulated runs (default 2)")
     parser.add_argument(
-        "--history-runs", type=int, default=HISTORY_RUNS, help=f"prior runs in the history (default {HISTORY_RUNS})"
+        "--history-runs", type=int, default=HISTORY_RUNS, help=f"prior runs in each history (default {HISTORY_RUNS})"
     )
-    parser.add_argument("--startup-reps", type=int, help="start-up measurements (default 11)")
-    parser.add_argument("--jitter", type=float, default=0.05, help="spread of durations, ± share (default 0.05)")
-    parser.add_argument("--seed", type=int, default=1, help="seed for durations, history and jitter (default 1)")
+    parser.add_argument("--startup-reps", type=int, help="start-up measurements (default 7)")
+    parser.add_argument("--seed", type=int, default=1, help="seed for runs and histories (default 1)")
     args = parser.parse_args(argv)
-    args.reps = args.reps or (1 if args.quick else 10)
-    args.sim_reps = args.sim_reps or (10 if args.quick else 100)
-    args.startup_reps = args.startup_reps or (5 if args.quick else 11)
+    args.trials = args.trials or (10 if args.quick else 60)
+    args.processes = args.processes or (2 if args.quick else 5)
+    args.startup_reps = args.startup_reps or (3 if args.quick else 7)
 
     def progress(text: str) -> None:
         print(f"[{time.monotonic() - began:5.0f} s] {text}", file=sys.stderr, flush=True)
@@ -533,17 +643,19 @@ def main(argv: list[str] | None = None) -> int:
     print("# hex-action wait benchmark\n")
     print(f"command: `{command}` (in {ROOT}), Python {platform.python_version()}")
     print(
-        f"action: defaults (poll-interval 15s), use-run-history as in the table; baseline: a read every "
-        f"{BASELINE_GAP:g} s. Durations ±{args.jitter:.0%} (seed {args.seed}), pending {PENDING:g} s, "
-        f"history: {args.history_runs} prior runs ±{args.jitter:.0%}. Rate limits on. "
+        f"action: defaults (poll-interval 15s, use-run-history true); poller: a read every {POLL_GAP:g} s; "
+        f"oracle: the fewest reads of any fixed schedule that knows the true distribution, at the action's "
+        f"mean latency. {args.trials} simulated runs per case (seed {args.seed}), each with its own history of "
+        f"{args.history_runs} runs from the same distribution; pending {PENDING:g} s; rate limits on. "
         "Reads and latency are means per run.\n"
     )
     progress(f"start-up, {args.startup_reps} times each...")
     startup = measure_startup(args.startup_reps)
-    rows = run_all(args, progress)
-    for line in report(rows, startup):
+    results = run_all(args, progress)
+    for line in report(results, startup):
         print(line)
-    problems = [m for row in rows for m in row.action + row.baseline if m.error or m.throttled]
+    measures = [m for r in results for m in r.action + r.poller + r.plain]
+    problems = [m for m in measures if m.error or m.throttled]
     for m in problems:
         print(f"\nWARNING: {m.error or ''} {f'{m.throttled} reads answered 429' if m.throttled else ''}".rstrip())
     print(f"\n(wall time {time.monotonic() - began:.0f} s)")
