@@ -7,31 +7,34 @@ settings and the history decide the rest:
 
 * TARGET_LATENCY: the mean time from the run's end to the read that sees it (2 s, so never
   worse than reading every 5 s, whose mean is 2.5 s).
-* PRIOR_SPREAD: how much a project's run time varies when its history cannot tell yet (one run).
+* PRIOR_SPREAD: how much a project's run time varies when its history cannot tell (about 10%),
+  counted as one run's worth of evidence beside the history's own spread.
 
 The estimate, on log-durations (a run twice as long varies twice as much in seconds):
 
-* A kernel estimate, one kernel per run: a smoothed histogram that keeps a second mode (a
-  project that sometimes refreshes a big table). Its width follows the history's spread by
-  the normal reference rule, widened by PRIOR_SPREAD / n (one run says little about the
-  spread, ten say a lot); when the history falls into two clearly separate groups, by the
-  spread within them, so the gap between two modes stays empty.
-* Each kernel has the tails of Student's t with n - 1 degrees of freedom (the predictive
-  distribution of a normal whose spread was estimated from n runs), as a mix of normals
-  one, two and four times as wide: ten runs rarely show a project's slowest, and a plan with
-  thin tails would leave the runs beyond them unread for long.
-* Failures (ERRORED or KILLED runs) are kernels like the rest: their share and their timing,
-  so a project that fails early gets reads where it fails.
+* Modes: the completed runs form one group, or two when they split clearly (a project that
+  sometimes refreshes a big table); the failed runs (ERRORED, KILLED) another, with their
+  share and timing, so a project that fails early gets reads where it fails. Each group is a
+  lognormal around its mean, weighted by its runs.
+* Spread: pooled within the groups, with PRIOR_SPREAD as one more run's worth; where the next
+  run falls is wider than where the group's mean lies (by 1 + 1/n), and has the tails of
+  Student's t with as many degrees of freedom as the spread has (a mix of normals about
+  sqrt(2) apart in width): ten runs rarely show a project's fastest or slowest, and a plan
+  with thin tails would leave the runs beyond them unread for minutes.
+* Failures none of the runs had: half a run's worth (UNSEEN_FAILURES, the Krichevsky-Trofimov
+  estimate of a share never observed), spread on a log scale from the floor to the typical
+  run time, so a run that fails early is noticed within seconds to a minute or so even when
+  none has before.
 
 The plan: the read times that minimise E[reads] + price * E[latency] on a time grid (the
-oracle's dynamic programme), the price of a second of latency bisected once per run so that
-the mean latency meets TARGET_LATENCY. Gaps are at least Hex's 2 s floor and at most the
-longest gap: `poll-interval`, or LONGEST_GAP if longer, so a run that ends where its history
-never did is still noticed. The plan is made again, at the same price, when a read shows the
-run has moved on: from PENDING to RUNNING (Hex's elapsedTime then says when it started
-running, and durations count from there), or still PENDING (it starts later than assumed).
-Past the plan's horizon the run has outlasted its history: reads back off as without history,
-from the floor up to `poll-interval`.
+oracle's dynamic programme). The price of a second of latency is bisected once per run so
+that the runs the history shows meet TARGET_LATENCY (the unseen failures are a guess at
+their timing, and would otherwise set the price for all). Gaps are at least Hex's 2 s floor
+and at most the longest gap: `poll-interval`, or LONGEST_GAP if longer. The plan is made again,
+at the same price, when a read shows the run has moved on: from PENDING to RUNNING (Hex's
+elapsedTime then says when it started running, and durations count from there), or still
+PENDING (it starts later than assumed). Past the plan's horizon the run has outlasted its
+history: reads back off as without history, from the floor up to `poll-interval`.
 """
 
 from __future__ import annotations
@@ -40,20 +43,21 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from hex_action.oracle import FLOOR, PLANNING, EndTime, LogNormal, Plan, best_plan, make_grid, plan_for_latency
 
 #: The mean detection latency a plan aims at, in seconds.
 TARGET_LATENCY = 2.0
-#: The spread of log-durations assumed with one run of history (about ±20%), shrinking as 1/n.
-PRIOR_SPREAD = 0.2
-#: The normal reference rule (Scott's): kernels 1.06 n^(-1/5) times the history's spread wide.
-NORMAL_REFERENCE = 1.06
+#: The spread of log-durations assumed where the history cannot tell (about ±10%), one run's worth.
+PRIOR_SPREAD = 0.1
 #: A history is two modes when its two groups' means are this many of their spreads apart: ten
 #: runs of one lognormal look so split about one time in twenty.
 TWO_MODES = 5.0
-#: The widths of the normals that make a kernel's t tails, in kernel widths.
-TAIL_WIDTHS = (1.0, 2.0, 4.0)
+#: The widths of the normals that make Student's t, in its scale: a factor of about sqrt(2) apart.
+T_WIDTHS = (0.6, 0.85, 1.2, 1.7, 2.4, 3.4, 4.8)
+#: Failures the history has not shown, in runs' worth of belief (see `estimate`).
+UNSEEN_FAILURES = 0.5
 #: With history, the longest gap between reads (or `poll-interval`, if longer): a run that ends
 #: where its history says it should not is noticed within this.
 LONGEST_GAP = 300.0
@@ -83,47 +87,35 @@ def history_of(durations: Sequence[tuple[str, float | None]]) -> History | None:
     return History(completed, failed)
 
 
-def bandwidth(logs: Sequence[float]) -> float:
-    """The kernels' width on log-durations (see the module docstring)."""
-    n = len(logs)
-    rule = 0.0
-    if n >= 2:
-        spread = statistics.stdev(logs)
-        within = _spread_within_two_modes(sorted(logs))
-        if within is not None:
-            spread = min(spread, within)
-        rule = NORMAL_REFERENCE * spread * n ** (-0.2)
-    return math.hypot(rule, PRIOR_SPREAD / n)
-
-
-def _spread_within_two_modes(ordered: Sequence[float]) -> float | None:
-    """The pooled spread within the best split of `ordered` into two groups of two or more,
-    when their means are TWO_MODES such spreads apart or more; None otherwise."""
+def modes(logs: Sequence[float]) -> list[list[float]]:
+    """`logs` as one group, or two when they split clearly: the best split into two groups of two
+    or more whose means are TWO_MODES of their pooled spreads apart or more."""
+    ordered = sorted(logs)
     n = len(ordered)
-    best: tuple[float, float] | None = None  # (sum of squares within, distance between means)
+    best: tuple[float, int, float] | None = None  # (sum of squares within, split, distance between means)
     for i in range(2, n - 1):
         low, high = ordered[:i], ordered[i:]
         mean_low, mean_high = statistics.fmean(low), statistics.fmean(high)
         squares = sum((x - mean_low) ** 2 for x in low) + sum((x - mean_high) ** 2 for x in high)
         if best is None or squares < best[0]:
-            best = (squares, mean_high - mean_low)
-    if best is None:
-        return None
-    within = math.sqrt(best[0] / (n - 2))
-    return within if best[1] >= TWO_MODES * within else None
+            best = (squares, i, mean_high - mean_low)
+    if best is not None and best[2] >= TWO_MODES * math.sqrt(best[0] / (n - 2)):
+        return [ordered[: best[1]], ordered[best[1] :]]
+    return [ordered] if ordered else []
 
 
-def tail_weights(runs: int) -> tuple[float, ...]:
-    """The shares of TAIL_WIDTHS in a kernel with Student-t tails, n - 1 degrees of freedom.
+def t_shares(dof: int) -> tuple[float, ...]:
+    """The shares of T_WIDTHS in a mix of normals that makes Student's t with `dof` degrees of freedom.
 
     A t is a normal whose precision is a chi-square over its degrees of freedom: each width
-    takes the chance that the precision falls nearest its own (1, 1/4, 1/16), split at the
-    geometric means 1/2 and 1/8.
+    takes the chance that the precision falls nearest its own (1 / width^2), on a log scale.
     """
-    dof = max(runs - 1, 1)
-    narrow = 1.0 - _chi2_cdf(dof * 0.5, dof)  # precision above 1/2
-    widest = _chi2_cdf(dof * 0.125, dof)  # precision below 1/8
-    return (narrow, 1.0 - narrow - widest, widest)
+    precisions = [1 / w**2 for w in T_WIDTHS]
+    bounds = [math.sqrt(a * b) for a, b in pairwise(precisions)]  # falling
+    below = [_chi2_cdf(dof * b, dof) for b in bounds]  # P(precision <= bound)
+    uppers = [1.0, *below]
+    lowers = [*below, 0.0]
+    return tuple(u - lo for u, lo in zip(uppers, lowers, strict=True))
 
 
 def _chi2_cdf(x: float, dof: int) -> float:
@@ -133,28 +125,38 @@ def _chi2_cdf(x: float, dof: int) -> float:
         return 0.0
     term = total = 1.0 / a
     k = 1
-    while term > 1e-12 * total:
+    while term > 1e-12 * total and k < 10_000:
         term *= half / (a + k)
         total += term
         k += 1
     return min(1.0, total * math.exp(a * math.log(half) - half - math.lgamma(a)))
 
 
-def estimate(history: History) -> tuple[LogNormal, ...]:
-    """The mixture of run durations (weights sum to 1) the history suggests."""
-    components: list[LogNormal] = []
-    shares = tail_weights(history.runs)
-    for durations in (history.completed, history.failed):
-        if not durations:
-            continue
-        logs = [math.log(d) for d in durations]
-        width = bandwidth(logs)
-        for x in logs:
-            components += [
-                LogNormal(share / history.runs, x, width * times)
-                for share, times in zip(shares, TAIL_WIDTHS, strict=True)
-                if share > 1e-4
-            ]
+def estimate(history: History, unseen: bool = True) -> tuple[LogNormal, ...]:
+    """The mixture of run durations (weights sum to 1) the history suggests (see the module
+    docstring); with `unseen`, failures it has not shown too."""
+    groups = modes([math.log(d) for d in history.completed])
+    if history.failed:
+        groups.append(sorted(math.log(d) for d in history.failed))
+    runs = sum(len(g) for g in groups)
+    # The spread within the groups, pooled, with PRIOR_SPREAD as one more run's worth of it.
+    squares = sum((x - statistics.fmean(g)) ** 2 for g in groups for x in g)
+    dof = runs - len(groups) + 1
+    spread = math.sqrt((squares + PRIOR_SPREAD**2) / dof)
+    shares = t_shares(dof)
+    components = []
+    for group in groups:
+        scale = spread * math.sqrt(1 + 1 / len(group))  # where the next run falls, not the group's mean
+        for share, width in zip(shares, T_WIDTHS, strict=True):
+            if share > 1e-4:
+                components.append(LogNormal(share * len(group) / runs, statistics.fmean(group), scale * width))
+    if unseen and not history.failed and history.completed:
+        # Failures none of the history's runs had: half a run's worth (the Krichevsky-Trofimov
+        # estimate of a share never seen), spread from the floor to the typical run time.
+        low, high = math.log(FLOOR), statistics.median(math.log(d) for d in history.completed)
+        if high > low:
+            weight = UNSEEN_FAILURES / (runs + UNSEEN_FAILURES) / (1 - UNSEEN_FAILURES / (runs + UNSEEN_FAILURES))
+            components.append(LogNormal(weight, (low + high) / 2, (high - low) / 4))
     total = sum(c.weight for c in components)
     return tuple(LogNormal(c.weight / total, c.mu, c.sigma) for c in components)
 
@@ -171,6 +173,8 @@ class WaitPlan:
     longest_gap: float
     limit: float
     target: float = TARGET_LATENCY
+    #: The durations the price is set on (the target applies to them): those the history shows.
+    seen: tuple[LogNormal, ...] | None = None
     #: When the run started running, as far as the reads tell (assumed at first: at once).
     started: float = 0.0
     #: Whether `started` is known from Hex (a RUNNING read), not assumed.
@@ -223,11 +227,18 @@ class WaitPlan:
         return at if at <= self.limit - FLOOR else math.inf
 
     def _make(self, elapsed: float) -> Plan:
-        grid = make_grid(self.end_time(), elapsed, max(self.limit, elapsed + FLOOR), PLANNING, self.longest_gap / 2)
+        limit = max(self.limit, elapsed + FLOOR)
+        grid = make_grid(self.end_time(), elapsed, limit, PLANNING, self.longest_gap / 2)
         if self._price is None:
-            plan = plan_for_latency(grid, self.target, FLOOR, self.longest_gap)
-            self._price = plan.price
-            return plan
+            # The price that meets the target on the runs the history shows: the unseen ones are
+            # a guess at their timing, and would otherwise set the price for all.
+            if self.seen is not None and self.seen != self.durations:
+                seen = make_grid(EndTime(self.seen, self.started), elapsed, limit, PLANNING, self.longest_gap / 2)
+                self._price = plan_for_latency(seen, self.target, FLOOR, self.longest_gap).price
+            else:
+                plan = plan_for_latency(grid, self.target, FLOOR, self.longest_gap)
+                self._price = plan.price
+                return plan
         return best_plan(grid, self._price, FLOOR, self.longest_gap)
 
 
@@ -244,4 +255,4 @@ def _index_at_or_before(times: list[float], t: float) -> int:
 
 def plan_wait(history: History, poll_interval: float, limit: float) -> WaitPlan:
     """A wait plan for a run of a project with `history`, to end by `limit` s after the trigger."""
-    return WaitPlan(estimate(history), max(poll_interval, LONGEST_GAP), limit)
+    return WaitPlan(estimate(history), max(poll_interval, LONGEST_GAP), limit, seen=estimate(history, unseen=False))
