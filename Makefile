@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: setup lock demo test lint unit e2e container bench image summary-image release-dry-run clean
+.PHONY: setup lock demo test lint unit e2e container bench soak image summary-image release-dry-run clean
 
 $(STAMP):
 	rm -rf $(VENV)
@@ -60,6 +60,10 @@ bench: setup
 # Mermaid's CLI and Chromium (scripts/summary_image.py).
 summary-image: setup
 	eval "$$(scripts/mermaid-env.sh)" && $(BIN)/python scripts/summary_image.py
+
+# A thousand seeded chaos runs of the real entrypoint (about 8 minutes on 2 cores): runs, faults by kind, violations.
+soak: setup
+	$(BIN)/python tests/soak.py --runs 1000
 
 image:
 	scripts/build-image.sh

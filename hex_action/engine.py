@@ -285,7 +285,9 @@ class Engine:
                 return None
             run = new.only
             if run is None:
-                self._finish(result, Status.NOT_STARTED, f"{exc} {new.describe()}")
+                # NOT_STARTED only when Hex surely made no run; when it may have, the outcome is unknown.
+                made_none = new.error is None and not new.candidates
+                self._finish(result, Status.NOT_STARTED if made_none else Status.UNKNOWN, f"{exc} {new.describe()}")
                 return None
             self.observer.warning(
                 f"Hex's answer to the start request was lost ({exc.detail}); following run {run.run_id}, "

@@ -115,10 +115,13 @@ def began_after(run: RunState, wall: float) -> bool:
     """Whether a listed run began after `wall`.
 
     A run still PENDING has no start time yet, so it counts as new: it may also be another
-    workflow's run waiting for a kernel, which is why several candidates are left alone.
+    workflow's run waiting for a kernel, which is why several candidates are left alone. A run
+    that never got a kernel (UNABLE_TO_ALLOCATE_KERNEL) has no start time either: it counts as
+    new unless it ended before `wall`.
     """
     if run.start_time is None:
-        return run.status == Status.PENDING
+        end = parse_time(run.end_time) if run.end_time else None
+        return run.status == Status.PENDING or (end is not None and end >= wall)
     start = parse_time(run.start_time)
     return start is not None and start >= wall
 

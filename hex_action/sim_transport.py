@@ -40,6 +40,8 @@ class SimulatorAdapter(BaseAdapter):
         headers: dict[str, Any] = dict(request.headers)
         headers.setdefault("Host", url.split("://", 1)[-1].split("/", 1)[0])  # urllib3 would add it on the wire
         answer = self.simulator.handle(request.method or "GET", path, "", headers, body)
+        if answer.reset:  # chaos mode: the connection was reset, with or without Hex acting
+            raise requests.ConnectionError("Connection reset by peer (simulated)", request=request)
         response = requests.Response()
         response.status_code = answer.status
         response.headers = CaseInsensitiveDict(answer.headers)

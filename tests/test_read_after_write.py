@@ -102,3 +102,13 @@ def test_a_cancel_of_a_run_not_yet_known_is_retried(world: World) -> None:
     assert note == "The run was cancelled.", note
     assert ended is None
     assert world.runs()[0]["status"] == "KILLED"
+
+
+def test_a_lost_start_whose_run_never_got_a_kernel_is_found(world: World) -> None:
+    # Such a run has no start time at all (found by the soak, seed 51): it still began after the start.
+    # Hex gave up on a kernel at once: by the lookup, the run has ended, with no start time.
+    world.sim.configure_project(P1, pending_seconds=0, running_seconds=5, final_status="UNABLE_TO_ALLOCATE_KERNEL")
+    (result,) = run_losing(world, single(use_run_history="false"), "timeout")
+    (run,) = world.runs()
+    assert result.run_id == run["runId"]
+    assert result.status == "UNABLE_TO_ALLOCATE_KERNEL", result.message

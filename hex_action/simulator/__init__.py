@@ -23,6 +23,8 @@ Modules: ``core`` (:class:`HexSimulator`: configuration, faults, request log, lo
 and admin endpoints) and ``cli`` (:func:`main`). Import from this package, not from the modules.
 """
 
+from hex_action.simulator.chaos import KINDS as CHAOS_KINDS
+from hex_action.simulator.chaos import Chaos
 from hex_action.simulator.cli import main, parse_duration
 from hex_action.simulator.core import HexSimulator
 from hex_action.simulator.faults import Fault
@@ -31,8 +33,10 @@ from hex_action.simulator.server import SimServer, serve
 from hex_action.simulator.state import RUN_STATUSES, TERMINAL_STATUSES
 
 __all__ = [
+    "CHAOS_KINDS",
     "RUN_STATUSES",
     "TERMINAL_STATUSES",
+    "Chaos",
     "Fault",
     "HexSimulator",
     "SimResponse",

@@ -255,17 +255,24 @@ def _run_payload(run: Run, base: str, now: float, *, expanded: bool = False) -> 
     return payload
 
 
+def _unknown_run(run: Run | None, project_id: str, run_id: str) -> SimResponse:
+    """The answer for a run that does not exist, or that a lagging replica does not know yet."""
+    if run is not None and run.lag_status == 403:
+        return tsoa(403, "Forbidden")
+    return tsoa(404, f"Run {run_id} not found for project {project_id}")
+
+
 def _run_status(state: SimState, project_id: str, run_id: str, base: str, now: float, *, expanded: bool) -> SimResponse:
     run = state.find_run(project_id, run_id)
-    if run is None:
-        return tsoa(404, f"Run {run_id} not found for project {project_id}")
+    if run is None or not run.visible(now):
+        return _unknown_run(run, project_id, run_id)
     return json_response(200, _run_payload(run, base, now, expanded=expanded))
 
 
 def _cancel_run(state: SimState, project_id: str, run_id: str, now: float) -> SimResponse:
     run = state.find_run(project_id, run_id)
-    if run is None:
-        return tsoa(404, f"Run {run_id} not found for project {project_id}")
+    if run is None or not run.visible(now):
+        return _unknown_run(run, project_id, run_id)
     status = run.status(now)
     if status in TERMINAL_STATUSES:
         return tsoa(422, f"Run {run_id} has already finished with status {status}")
@@ -283,6 +290,7 @@ def _project_runs(state: SimState, project_id: str, params: dict[str, list[str]]
         run
         for run in sorted(state.runs.values(), key=lambda r: r.created_at, reverse=True)
         if run.project_id == project_id
+        and run.visible(now)
         and (status_filter is None or run.status(now) == status_filter)
         and (trigger_filter in (None, "ALL") or run.run_trigger == trigger_filter)
     ]

@@ -11,6 +11,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from hex_action.simulator.chaos import Chaos
 from hex_action.simulator.core import HexSimulator
 from hex_action.simulator.server import loopback_host, serve
 from hex_action.simulator.state import FINAL_STATUSES, check_final_status
@@ -103,6 +104,12 @@ def _argument_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-active-runs", type=int, default=25, help="kernel limit before 503, 0 for none (default 25)"
     )
+    parser.add_argument(
+        "--chaos", type=int, metavar="SEED", help="chaos mode: seeded random faults on every request (see chaos.py)"
+    )
+    parser.add_argument(
+        "--chaos-rate", type=float, default=0.2, help="chaos mode: share of requests that meet a fault (0.2)"
+    )
     parser.add_argument("--port-file", type=Path, help="write the bound port to this file (atomically)")
     return parser
 
@@ -134,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
         default_final_status=args.final_status,
         rate_limits=not args.no_rate_limits,
         max_active_runs=args.max_active_runs or None,
+        chaos=None if args.chaos is None else Chaos(args.chaos, rate=args.chaos_rate),
     )
     for project_id, options in projects:
         sim.configure_project(project_id, **options)

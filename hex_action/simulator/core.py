@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs
 
-from hex_action.simulator.api import Request, bearer_token, route
+from hex_action.simulator.api import RUNS_PATH, Request, bearer_token, route
+from hex_action.simulator.chaos import Chaos, ChaosFault
 from hex_action.simulator.faults import Fault, fault_response, take_fault
 from hex_action.simulator.responses import SimResponse, parse_json
 from hex_action.simulator.state import Project, SimState, check_final_status
@@ -54,6 +55,7 @@ class HexSimulator:
         run_limit_per_minute: int = 20,
         run_limit_per_hour: int = 60,
         base_url: str | None = None,
+        chaos: Chaos | None = None,
     ) -> None:
         if not token:
             raise ValueError("the simulator needs a non-empty token")
@@ -71,6 +73,8 @@ class HexSimulator:
         )
         self._faults: list[Fault] = []
         self._log: list[dict[str, Any]] = []
+        #: Seeded random faults on every API request (chaos mode), or None.
+        self.chaos = chaos
 
     # ----------------------------------------------------------------------------- configuration
 
@@ -142,15 +146,16 @@ class HexSimulator:
 
         Each entry: ``time`` (clock value), ``method``, ``path``, ``query`` (dict of lists),
         ``headers`` (lower-cased names, *without* Authorization), ``authorized``, ``status``,
-        ``body`` (the request body parsed as JSON, or None).
+        ``body`` (the request body parsed as JSON, or None); in chaos mode, ``chaos``: the kind of
+        fault applied to the request, if any.
         """
         with self._lock:
             return json.loads(json.dumps(self._log))  # type: ignore[no-any-return]
 
-    def runs(self) -> list[dict[str, Any]]:
-        """Every stored run (oldest first) with its current status and clock timestamps."""
+    def runs(self, at: float | None = None) -> list[dict[str, Any]]:
+        """Every stored run (oldest first) with its status at clock time ``at`` (default: now) and timestamps."""
         with self._lock:
-            now = self.clock()
+            now = self.clock() if at is None else at
             return [
                 {
                     "runId": run.run_id,
@@ -189,7 +194,7 @@ class HexSimulator:
         with self._lock:
             now = self.clock()
             request = Request(method, path, params, lower_headers, token, body, now)
-            response = self._respond(request)
+            response, chaos = self._respond(request)
             self._log.append(
                 {
                     "time": now,
@@ -202,13 +207,24 @@ class HexSimulator:
                     "body": parse_json(body),
                 }
             )
+            if chaos is not None:
+                self._log[-1]["chaos"] = chaos
         return response
 
-    def _respond(self, request: Request) -> SimResponse:
+    def _respond(self, request: Request) -> tuple[SimResponse, str | None]:
+        """The answer, and the kind of chaos fault applied to it (None: none)."""
         # Faults come first, before authentication; one without a status only delays the answer.
         fault = take_fault(self._faults, request.method, request.path)
         if fault is not None and fault.status is not None:
-            return fault_response(fault, request.token)
+            return fault_response(fault, request.token), None
+        match = RUNS_PATH.match(request.path)
+        drawn = self.chaos.draw(request.method, bool(match and match["run"])) if self.chaos and match else None
+        if drawn is not None:
+            early = drawn.early_answer()
+            if early is not None:
+                return self._count(early, drawn)
+            if drawn.kind == "stale":
+                request, drawn = self._stale(request, drawn, match["run"] if match else None)
         response = route(
             request,
             self._state,
@@ -219,4 +235,35 @@ class HexSimulator:
         )
         if fault is not None and fault.delay_seconds:
             response = SimResponse(response.status, response.headers, response.body, fault.delay_seconds)
-        return response
+        if request.method == "POST" and response.status == 201:
+            self._maybe_lag(response)
+        if drawn is None:
+            return response, None
+        return self._count(drawn.late_answer(response), drawn)
+
+    # ------------------------------------------------------------------------------------ chaos
+
+    def _count(self, response: SimResponse, drawn: ChaosFault) -> tuple[SimResponse, str]:
+        assert self.chaos is not None  # noqa: S101 - only called in chaos mode
+        self.chaos.count(drawn.kind)
+        return response, drawn.kind
+
+    def _stale(self, request: Request, drawn: ChaosFault, run_id: str | None) -> tuple[Request, ChaosFault | None]:
+        """A status read answered by a replica ``drawn.behind`` seconds behind, if it knew the run then."""
+        then = request.now - drawn.behind
+        run = self._state.runs.get(run_id or "")
+        if run is None or then < max(run.created_at, run.visible_at):
+            return request, None  # a replica that far behind would not know the run: not a stale read
+        return Request(
+            request.method, request.path, request.params, request.headers, request.token, request.body, then
+        ), drawn
+
+    def _maybe_lag(self, response: SimResponse) -> None:
+        """In chaos mode, a new run may stay unknown to reads for a moment (read-after-write lag)."""
+        if self.chaos is None:
+            return
+        run = self._state.runs.get(str((parse_json(response.body) or {}).get("runId", "")))
+        lag = self.chaos.lag() if run is not None else None
+        if run is not None and lag is not None:
+            run.visible_at, run.lag_status = run.created_at + lag[0], lag[1]
+            self.chaos.count("lag")

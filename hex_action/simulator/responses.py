@@ -38,13 +38,14 @@ class SimResponse:
     """One answer of the simulator: HTTP status, headers and raw body.
 
     ``delay_seconds`` is only honoured by the HTTP layer (it sleeps before answering); the pure core
-    never sleeps.
+    never sleeps. ``reset``: no answer at all, the connection is reset (chaos mode).
     """
 
     status: int
     headers: dict[str, str]
     body: bytes
     delay_seconds: float = 0.0
+    reset: bool = False
 
     def json(self) -> Any:
         """Return the body parsed as JSON (raises ``ValueError`` if it is not JSON)."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import socket
+import struct
 import sys
 import threading
 import time
@@ -165,6 +167,10 @@ class _SimRequestHandler(BaseHTTPRequestHandler):
             response = self.server.sim.handle(self.command, url.path, url.query, headers, raw)
         if response.delay_seconds > 0:
             time.sleep(response.delay_seconds)  # a scripted slow answer (Fault.delay_seconds)
+        if response.reset:  # chaos: no answer, a TCP reset (linger 0) instead of a clean close
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return
         try:
             self._write(response)
         except (BrokenPipeError, ConnectionResetError):

@@ -66,6 +66,14 @@ class Run:
     notifications: list[dict[str, Any]] = field(default_factory=list)
     cancelled_at: float | None = None
     seeded: bool = False
+    #: Read-after-write lag (chaos mode): until this clock time, reads, cancels and lists do not
+    #: know the run, and answer `lag_status`.
+    visible_at: float = 0.0
+    lag_status: int = 404
+
+    def visible(self, now: float) -> bool:
+        """Whether reads at ``now`` know the run (it is past its read-after-write lag)."""
+        return now >= self.visible_at
 
     def started_at(self, now: float) -> float | None:
         """When the run left PENDING, or None if it has not (yet) started."""
