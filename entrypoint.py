@@ -2,7 +2,7 @@
 
 import sys
 
-from hex_action.signals import hold_early_signals, ignore_signals
+from hex_action.held_signals import hold_early_signals, ignore_signals
 
 if __name__ == "__main__":
     hold_early_signals()  # before the heavier imports: a cancel during start-up is held, then honoured

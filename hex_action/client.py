@@ -102,13 +102,25 @@ class _Policy:
     #: Of `statuses`, those retried until the deadline rather than `attempts` times (`attempts`
     #: bounds them when there is no deadline).
     until_deadline: frozenset[int] = frozenset()
+    #: The longest backoff between two attempts, before jitter.
+    backoff_cap: float = MAX_BACKOFF
 
 
 _READ = _Policy(6, frozenset({429, 500, 502, 503, 504}), retry_unsent_only=False)
 # A 503 on a start means all of the user's kernels are busy; one frees up when a run ends,
 # which may take minutes: waiting is what the user wants, within the action's timeout.
-_START = _Policy(5, frozenset({429, 503}), retry_unsent_only=True, until_deadline=frozenset({429, 503}))
-_CANCEL = _Policy(3, frozenset({429, 500, 502, 503, 504}), retry_unsent_only=False)
+# A start waiting for a free kernel backs off further: each retry spends one of the token's 60
+# starts an hour, which the other steps of a pipeline need too.
+_START = _Policy(
+    5,
+    frozenset({429, 503}),
+    retry_unsent_only=True,
+    until_deadline=frozenset({429, 503}),
+    backoff_cap=START_BUSY_BACKOFF,
+)
+# A cancel is tried again quickly until its time is up (`within`, a few seconds): a run left
+# behind burns a kernel, and the runner allows 7.5 s between its SIGINT and its SIGTERM.
+_CANCEL = _Policy(10, frozenset({429, 500, 502, 503, 504}), retry_unsent_only=False, backoff_cap=1.0)
 
 
 class HexClient:
@@ -294,8 +306,17 @@ class HexClient:
                     try:
                         return _json_or_empty(response, self.redact)
                     except HexApiError as not_json:
-                        not_json.maybe_started = kind == "start"  # a 2xx: Hex may well have started it
-                        raise
+                        # A 2xx that is not Hex's JSON (a proxy's HTML page): for a start, Hex may well
+                        # have started the run, so never again; a read or a cancel is tried again.
+                        not_json.maybe_started = kind == "start"
+                        failures += 1
+                        if kind == "start" or failures >= policy.attempts:
+                            raise
+                        wait = self._backoff(attempt, policy.backoff_cap)
+                        if deadline is not None and self._clock.now() + wait > deadline:
+                            raise
+                        self._pause(wait, interruptible)
+                        continue
                 if not (response.status_code in policy.until_deadline and deadline is not None):
                     failures += 1
                 if response.status_code not in policy.statuses or failures >= policy.attempts:
@@ -307,13 +328,10 @@ class HexClient:
                     raise error
                 retry_after = _retry_after(response, self._clock.wall())
                 last_error = api_error(response, self.redact)
-                # A start waiting for a free kernel backs off further: each retry spends one of
-                # the token's 60 starts an hour, which the other steps of a pipeline need too.
-                cap = START_BUSY_BACKOFF if kind == "start" else MAX_BACKOFF
                 # Without Retry-After (a 429 that names no time included) the backoff decides: Hex's
                 # block lasts at most 60 s, and waiting a whole minute would give up a start whose
                 # timeout is shorter after one try.
-                wait = retry_after if retry_after is not None else self._backoff(attempt, cap)
+                wait = retry_after if retry_after is not None else self._backoff(attempt, policy.backoff_cap)
                 if response.status_code == 429 and limiter is not None:
                     limiter.pause_until(self._clock.now() + wait)
                 if deadline is not None and self._clock.now() + wait > deadline:
@@ -321,7 +339,7 @@ class HexClient:
                     raise last_error
                 self._pause(wait, interruptible)
                 continue
-            wait = self._backoff(attempt)
+            wait = self._backoff(attempt, policy.backoff_cap)
             if deadline is not None and self._clock.now() + wait > deadline:
                 raise connection_error(self._base, method, None, self.redact)
             self._pause(wait, interruptible)

@@ -322,6 +322,8 @@ class Engine:
     def _new_runs(self, spec: StepSpec, result: StepResult, *, interruptible: bool) -> NewRuns:
         known = {r.run_id for r in self.results.values() if r.run_id}
         now = self.clock.now()
+        # A lost start's lookup gets its whole grace even past the timeout: "no new run" ends the
+        # step as not started, which must not be concluded from a look the timeout cut short.
         return find_new_runs_patiently(
             self.client,
             self.clock,
@@ -329,7 +331,7 @@ class Engine:
             result.started_at or 0.0,
             known,
             within=READ_AFTER_WRITE_GRACE if interruptible else CUT_SHORT_LOOKUP,
-            deadline=self._deadline if interruptible else now + CANCEL_WITHIN,
+            deadline=max(self._deadline, now + READ_AFTER_WRITE_GRACE) if interruptible else now + CANCEL_WITHIN,
             wake=self.cancel.event if interruptible else None,
         )
 

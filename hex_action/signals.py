@@ -23,33 +23,7 @@ from contextlib import contextmanager
 from types import FrameType
 
 from hex_action.errors import Interrupted
-
-#: Signals that arrived before a `CancelSignal` was installed (see `hold_early_signals`).
-_early: list[str] = []
-
-
-def hold_early_signals() -> None:
-    """Until a `CancelSignal` is installed, remember SIGINT and SIGTERM rather than die of them.
-
-    The entry point calls this first: a cancel during start-up (imports, reading the inputs)
-    would otherwise be a KeyboardInterrupt traceback, or SIGTERM's silent death, with no outputs.
-    """
-
-    def hold(signum: int, frame: FrameType | None) -> None:
-        _early.append(signal.Signals(signum).name)
-
-    signal.signal(signal.SIGINT, hold)
-    signal.signal(signal.SIGTERM, hold)
-
-
-def ignore_signals() -> None:
-    """Ignore SIGINT and SIGTERM from now on: the action is done, and has nothing left to stop.
-
-    Python restores the default handlers while it shuts down, so a cancel arriving then would
-    kill the process and turn its exit code into a death by signal; an ignored signal stays ignored.
-    """
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+from hex_action.held_signals import HELD
 
 
 class CancelSignal:
@@ -75,8 +49,8 @@ class CancelSignal:
         threading.Thread(target=self._watch, args=(read_end,), name="hex-action-signals", daemon=True).start()
         signal.signal(signal.SIGINT, self._handle)
         signal.signal(signal.SIGTERM, self._handle)
-        while _early:  # a cancel held during start-up counts from now
-            self.request(_early.pop(0))
+        while HELD:  # a cancel held during start-up (`held_signals`) counts from now
+            self.request(HELD.pop(0))
 
     def request(self, name: str = "cancel") -> None:
         """Ask for cancellation from ordinary code (not from a signal handler)."""

@@ -69,8 +69,9 @@ class Scenario:
             cancel_on_timeout=rng.random() < 0.85,
             use_history=rng.random() < 0.3,
             signal=rng.choice([signal.SIGINT, signal.SIGTERM]) if rng.random() < 0.3 else None,
-            # From 0.1 s: the interpreter's own start-up (before entrypoint.py's first line) is not the action's.
-            signal_after=round(rng.uniform(0.1, 6.0), 2),
+            # From 0.3 s: a signal in the interpreter's own start-up (site, before entrypoint.py's first
+            # line holds signals) kills any Python program; on 2 busy cores that takes up to ~0.2 s.
+            signal_after=round(rng.uniform(0.3, 6.0), 2),
             rate=round(rng.uniform(0.05, 0.35), 3),
             lag_rate=round(rng.uniform(0.0, 0.6), 3),
         )

@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from chaos_support import run_seed
 
-#: A fixed, fast set (about 20 s on 2 cores); seeds that once found a defect are kept in it.
-SEEDS = [*range(1, 13), 51, 75, 83, 97]
+#: A fixed, fast set (about 25 s on 2 cores); the seeds that once found a defect are kept in it.
+SEEDS = [*range(1, 11), 20, 51, 75, 83, 97, 259, 359, 533, 726, 855]
 
 
 @pytest.mark.e2e

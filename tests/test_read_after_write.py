@@ -112,3 +112,15 @@ def test_a_lost_start_whose_run_never_got_a_kernel_is_found(world: World) -> Non
     (run,) = world.runs()
     assert result.run_id == run["runId"]
     assert result.status == "UNABLE_TO_ALLOCATE_KERNEL", result.message
+
+
+def test_a_lost_start_near_the_timeout_still_looks_for_the_whole_grace(world: World) -> None:
+    # Found by the soak (seeds 259, 855): with a 2 s timeout, one look at a lagging list concluded
+    # "Hex did not start one", and the run it had made was left behind.
+    world.sim.configure_project(P1, pending_seconds=5, running_seconds=20)
+    world.sim.add_fault(Fault("GET", LIST_PATH, 200, body={"runs": [], "traceId": "stale"}, count=2))
+    (result,) = run_losing(world, single(use_run_history="false", timeout="2s"), "timeout")
+    (run,) = world.runs()
+    assert result.run_id == run["runId"], result.message
+    assert result.status == Status.TIMED_OUT
+    assert run["status"] == "KILLED", "found, then cancelled: no orphan"

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from hex_action.signals import CancelSignal, hold_early_signals, ignore_signals
+from hex_action.held_signals import hold_early_signals, ignore_signals
+from hex_action.signals import CancelSignal
 
 
 @pytest.fixture(autouse=True)

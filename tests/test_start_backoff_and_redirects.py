@@ -143,3 +143,25 @@ def test_entrypoint_names_a_redirect_to_another_host_and_the_fix(
     assert "redirected" in error, error
     assert f"Set hex-url to {sim.url}" in error, error
     assert sim.runs() == [], "nothing reached the host redirected to"
+
+
+# -- a proxy's HTML page instead of Hex's JSON ------------------------------------------------------
+
+
+def test_a_read_answered_by_an_html_page_is_tried_again(http: responses.RequestsMock, client: HexClient) -> None:
+    # Found by the soak (seeds 359, 726): a 200 HTML page from a proxy ended a cancel or a lookup at once.
+    http.get(RUN_URL, status=200, body="<!DOCTYPE html><html>Bad Gateway</html>", content_type="text/html")
+    http.get(RUN_URL, json=status_payload(status="COMPLETED"))
+    assert client.get_run(PROJECT, RUN_URL.rsplit("/", 1)[1]).status == "COMPLETED"
+    http.delete(RUN_URL, status=200, body="<html>maintenance</html>", content_type="text/html")
+    http.delete(RUN_URL, status=204)
+    client.cancel_run(PROJECT, RUN_URL.rsplit("/", 1)[1])
+    assert [c.request.method for c in http.calls] == ["GET", "GET", "DELETE", "DELETE"]
+
+
+def test_a_start_answered_by_an_html_page_is_never_resent(http: responses.RequestsMock, client: HexClient) -> None:
+    http.post(RUNS_URL, status=200, body="<html>maintenance</html>", content_type="text/html")
+    with pytest.raises(HexApiError) as caught:
+        client.trigger_run(PROJECT, BODY)
+    assert caught.value.maybe_started
+    assert len(http.calls) == 1
