@@ -93,6 +93,17 @@ class ProjectInfo:
 
 
 @dataclass(frozen=True)
+class RetryWait:
+    """A retry about to wait: what Hex said (or what failed), for how long, and until when."""
+
+    kind: str
+    reason: str
+    seconds: float
+    #: Wall-clock time of the next attempt (epoch seconds).
+    until: float
+
+
+@dataclass(frozen=True)
 class _Policy:
     """When to retry one kind of call."""
 
@@ -153,6 +164,8 @@ class HexClient:
         self.last_trace_id: str | None = None
         #: Requests sent, by kind, for the benchmark and the notes.
         self.counts: dict[str, int] = {"start": 0, "status": 0, "list": 0, "cancel": 0, "project": 0}
+        #: Told each time a retry starts waiting, so a long wait never looks like a hang.
+        self.on_retry: Callable[[RetryWait], None] | None = None
 
     def redact(self, text: str) -> str:
         """`text` with the token replaced, for anything that may reach a log."""
@@ -337,13 +350,19 @@ class HexClient:
                 if deadline is not None and self._clock.now() + wait > deadline:
                     last_error.retry_after = retry_after
                     raise last_error
+                self._announce(kind, last_error.detail, wait)
                 self._pause(wait, interruptible)
                 continue
             wait = self._backoff(attempt, policy.backoff_cap)
             if deadline is not None and self._clock.now() + wait > deadline:
                 raise connection_error(self._base, method, None, self.redact)
+            self._announce(kind, f"Could not reach Hex at {self._base} for {method}", wait)
             self._pause(wait, interruptible)
         raise AssertionError("unreachable: every attempt returns, raises or retries")  # pragma: no cover
+
+    def _announce(self, kind: str, reason: str, seconds: float) -> None:
+        if self.on_retry is not None:
+            self.on_retry(RetryWait(kind, reason, seconds, self._clock.wall() + seconds))
 
     def _backoff(self, attempt: int, cap: float = MAX_BACKOFF) -> float:
         # Exponential up to `cap`, with jitter so that parallel jobs do not retry in lockstep.
