@@ -442,6 +442,7 @@ class Engine:
         else:
             running = None if state.elapsed_ms is None else state.elapsed_ms / 1000
             active.next_read_at = now + active.schedule.next_delay(now - active.triggered_at, status, running)
+            self.observer.waiting(result, now - active.triggered_at, active.next_read_at - now)
 
     def _read_failed(self, active: _Active, error: HexApiError) -> None:
         """A status read failed even after the client's retries."""

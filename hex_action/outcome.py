@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -60,6 +62,11 @@ class StepResult:
         }
 
 
+def results_json(results: Sequence[StepResult]) -> str:
+    """The `results` output: one object per step, in written order."""
+    return json.dumps([r.as_output() for r in results], separators=(",", ":"))
+
+
 class Observer(Protocol):
     """Receives the engine's events as they happen (the report layer implements it)."""
 
@@ -68,6 +75,9 @@ class Observer(Protocol):
 
     def status_changed(self, result: StepResult, previous: str, waited: float) -> None:
         """A status read returned a status other than the previous one."""
+
+    def waiting(self, result: StepResult, waited: float, next_read_in: float) -> None:
+        """A status read found the run still going; the next read is `next_read_in` seconds away."""
 
     def step_finished(self, result: StepResult) -> None:
         """A step reached its final outcome."""

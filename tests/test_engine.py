@@ -84,6 +84,9 @@ class Recorder:
     def status_changed(self, result: StepResult, previous: str, waited: float) -> None:
         self.changes.append((result.name, previous, result.status))
 
+    def waiting(self, result: StepResult, waited: float, next_read_in: float) -> None:
+        pass
+
     def step_finished(self, result: StepResult) -> None:
         self.finished.append((result.name, result.status))
 
