@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from hex_action.github import GitHub
 from hex_action.inputs import format_duration
-from hex_action.outcome import StepResult
+from hex_action.outcome import StepResult, results_json
+from hex_action.present.words import started_line
 from hex_action.status import HEX_TERMINAL, Status
+from hex_action.steps import StepSpec
 from hex_action.summary import summary_markdown
 
 __all__ = ["Reporter", "overall_status", "results_json", "summary_markdown"]  # the summary lives in summary.py
@@ -23,13 +24,12 @@ class Reporter:
         self.trace_id: str | None = None
         #: Every step's result, in written order (set once the engine exists).
         self.steps: list[StepResult] = []
+        #: The steps' specs by name, so a followed run or a dry run is not called "started".
+        self.specs: dict[str, StepSpec] = {}
 
     def run_started(self, result: StepResult) -> None:
         """Log the run link first thing, and write run-id and run-url before waiting."""
-        label = f"step '{result.name}' " if self.pipeline else ""
-        name = f" of {result.project_name}" if result.project_name else ""
-        version = f", project version {result.project_version}" if result.project_version else ""
-        self.github.line(f"Started {label}run {result.run_id}{name}{version}: {result.run_url or '(link follows)'}")
+        self.github.line(started_line(result, self.specs.get(result.name), self.pipeline))
         self._note_trace(result)
         if not self.pipeline:
             self.github.set_outputs(
@@ -86,8 +86,3 @@ def overall_status(results: Sequence[StepResult]) -> str:
     if results and all(r.status == Status.DRY_RUN for r in results):
         return Status.DRY_RUN
     return results[0].status if len(results) == 1 else Status.COMPLETED
-
-
-def results_json(results: Sequence[StepResult]) -> str:
-    """The `results` output: one object per step, in written order."""
-    return json.dumps([r.as_output() for r in results], separators=(",", ":"))

@@ -1,36 +1,31 @@
-"""One execution of the action: the engine's results turned into outputs, summary and verdict.
+"""One execution of the action: the engine's results turned into an outcome, shown by the presenter.
 
-Outputs and the summary are written on every exit path, an unexpected error included.
+The outcome (outputs, summary, verdict) is shown on every exit path, an unexpected error included.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import dataclasses
 
 from hex_action.client import HexClient
 from hex_action.clock import Clock
 from hex_action.engine import Engine, StepResult
 from hex_action.errors import EXIT_FAILURE, EXIT_OK
-from hex_action.github import GitHub
-from hex_action.inputs import format_duration
-from hex_action.report import Reporter, overall_status, results_json
+from hex_action.present import Outcome, Presenter
+from hex_action.report import overall_status
 from hex_action.settings import Settings
 from hex_action.signals import CancelSignal
 from hex_action.status import SUCCESS, Status
-from hex_action.summary import summary_markdown
 
 
-def execute(settings: Settings, github: GitHub, cancel: CancelSignal, clock: Clock) -> int:
-    """Run every step, report, and return the exit code."""
+def execute(
+    settings: Settings, presenter: Presenter, cancel: CancelSignal, clock: Clock, *, command: str = "run"
+) -> Outcome:
+    """Run every step, show the outcome, and return it (its `exit_code` is the process's)."""
     client = HexClient(settings.api_base_url, settings.api_token, clock, wake=cancel.event)
-    reporter = Reporter(github, pipeline=settings.pipeline)
-    engine = Engine(settings, client, clock, cancel, reporter)
-    reporter.steps = list(engine.results.values())
-    host = urlsplit(settings.api_base_url).netloc
-    if settings.pipeline:
-        github.line(f"Running a pipeline of {len(settings.steps)} Hex projects on {host}")
-    else:
-        github.line(f"Running Hex project {settings.steps[0].project_id} on {host}")
+    client.on_retry = presenter.retrying
+    engine = Engine(settings, client, clock, cancel, presenter)
+    presenter.begin(settings, list(engine.results.values()))
 
     started = clock.now()
     problem: str | None = None
@@ -47,83 +42,25 @@ def execute(settings: Settings, github: GitHub, cancel: CancelSignal, clock: Clo
     succeeded = problem is None and status in SUCCESS
     # wait: false and every run started: the runs were left running, as asked.
     started_only = not settings.wait and problem is None and all(r.run_id for r in results)
-    _write_outputs(github, settings, results, status, total, client.last_trace_id or reporter.trace_id)
-    if settings.summary:
-        github.summary(
-            summary_markdown(
-                results,
-                status=status,
-                total_seconds=total,
-                problem=problem,
-                pipeline=settings.pipeline,
-                started_only=started_only,
-            )
-        )
     code = EXIT_FAILURE if problem else exit_code(settings, succeeded, started=all(r.run_id for r in results))
-    _verdict(github, settings, results, status, total, problem, code, started_only=started_only)
-    if github.report_write_failures():  # the outputs or the summary were lost: the step cannot pass
-        code = code or EXIT_FAILURE
-    return code
+    outcome = Outcome(
+        command=command,
+        results=results,
+        status=status,
+        waited=total,
+        exit_code=code,
+        pipeline=settings.pipeline,
+        problem=problem,
+        trace_id=client.last_trace_id or _latest_trace(results),
+        started_only=started_only,
+        specs=settings.steps,
+        summary=settings.summary,
+    )
+    return dataclasses.replace(outcome, exit_code=presenter.finish(outcome))
 
 
-def _write_outputs(
-    github: GitHub,
-    settings: Settings,
-    results: list[StepResult],
-    status: str,
-    total: float,
-    trace_id: str | None,
-) -> None:
-    outputs: dict[str, str | None] = {"status": status}
-    if settings.pipeline:
-        outputs["elapsed-seconds"] = _seconds(total)
-    else:
-        only = results[0]
-        outputs.update(
-            {
-                "run-id": only.run_id,
-                "run-url": only.run_url,
-                "project-version": only.project_version,
-                "elapsed-seconds": _seconds(only.elapsed_seconds) if only.elapsed_seconds is not None else None,
-            }
-        )
-    outputs["trace-id"] = trace_id
-    outputs["results"] = results_json(results)
-    github.set_outputs(outputs)
-
-
-def _verdict(
-    github: GitHub,
-    settings: Settings,
-    results: list[StepResult],
-    status: str,
-    total: float,
-    problem: str | None,
-    code: int,
-    *,
-    started_only: bool,
-) -> None:
-    if problem:
-        github.annotate("error", problem, title="hex-action failed")
-        return
-    if status in SUCCESS or started_only:
-        name = results[0].project_name
-        what = "pipeline" if settings.pipeline else f"run of {name}" if name else "run"
-        github.line(f"Hex {what} {status} in {format_duration(total)}")
-        return
-    failures = [r for r in results if r.status not in SUCCESS and r.message]
-    level = "error" if code else "warning"
-    for result in failures[:10] if settings.pipeline else failures[:1]:
-        if settings.pipeline:
-            label = f"step '{result.name}'" + (f" ({result.project_name})" if result.project_name else "") + " "
-        else:
-            label = f"run of {result.project_name} " if result.project_name else ""
-        title = f"Hex {label}{result.status}"
-        github.annotate(level, result.message or result.status, title=title)
-
-
-def _seconds(value: float | None) -> str:
-    return f"{(value or 0.0):.3f}".rstrip("0").rstrip(".")
+def _latest_trace(results: list[StepResult]) -> str | None:
+    return next((r.trace_id for r in reversed(results) if r.trace_id), None)
 
 
 def exit_code(settings: Settings, succeeded: bool, started: bool) -> int:

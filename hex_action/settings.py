@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from hex_action import inputs as parse
@@ -81,14 +81,20 @@ def api_token(values: Mapping[str, str], environ: Mapping[str, str]) -> str:
     return values.get("api-token", "") or environ.get("HEX_API_TOKEN", "").strip()
 
 
+#: Environment variables read when an input is not given (the token's, HEX_API_TOKEN, is read by `api_token`).
+ENV_FALLBACKS = {"hex-url": "HEX_URL"}
+
+
 def read_inputs(environ: Mapping[str, str]) -> dict[str, str]:
-    """The raw input values: `INPUT_PROJECT-ID` or `INPUT_PROJECT_ID`, else the default."""
+    """The raw input values: `INPUT_PROJECT-ID` or `INPUT_PROJECT_ID`, else its ENV_FALLBACKS variable or default."""
     values: dict[str, str] = {}
     for name, default in DEFAULTS.items():
         upper = name.upper()
         raw = environ.get(f"INPUT_{upper}")
         if raw is None or raw == "":
             raw = environ.get(f"INPUT_{upper.replace('-', '_')}")
+        if (raw is None or raw.strip() == "") and name in ENV_FALLBACKS:
+            raw = environ.get(ENV_FALLBACKS[name])
         values[name] = default if raw is None or raw.strip() == "" else raw.strip()
     return values
 
@@ -107,7 +113,7 @@ class _Collector:
         try:
             return parser(self.values[name])
         except ValueError as exc:
-            self.add(name, str(exc), fix)
+            self.add(name, str(exc), exc.fix if isinstance(exc, parse.NotJsonError) else fix)
             return fallback
 
     def optional(self, name: str, parser: Callable[[str], T], fix: str) -> T | None:
@@ -198,8 +204,8 @@ def _single_step(c: _Collector, wait: bool) -> tuple[StepSpec, ...]:
     # With run-id the action waits on a run started elsewhere: what would shape a new run is
     # refused below rather than silently ignored (and not parsed: its only fix is to drop it).
     existing = bool(c.values["run-id"])
-    params_fix = 'use a JSON object such as {"region": "EMEA"}.'
-    input_params = None if existing else c.optional("input-params", parse.parse_json_object, params_fix)
+    params_fix = 'use a JSON object such as {"region": "EMEA"}, or YAML such as region: EMEA.'
+    input_params = None if existing else c.optional("input-params", parse_params, params_fix)
     update_published_results = c.get("update-published-results", parse.parse_bool, False, bool_fix)
     use_cached_sql_results = c.get("use-cached-sql-results", parse.parse_bool, True, bool_fix)
     view_id = c.values["view-id"] or None
@@ -279,6 +285,28 @@ def _pipeline_steps(
     steps, problems = parse_pipeline(text, source)
     c.problems.extend(problems)
     return tuple(steps)
+
+
+def parse_params(raw: str) -> dict[str, Any]:
+    """`input-params`: a JSON object, or a mapping in block YAML (`region: EMEA`), as a pipeline step has it.
+
+    Text that starts like JSON (`{`) is JSON, so that its mistakes (a NaN, a trailing comma)
+    are reported as such rather than read by YAML's looser rules as something else.
+    """
+    try:
+        return parse.parse_json_object(raw)
+    except ValueError as not_json:
+        if isinstance(not_json, parse.NotJsonError) or raw.lstrip().startswith(("{", "[")):
+            raise
+        import yaml  # noqa: PLC0415 - only when the value is not JSON
+
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise not_json from None
+        if not isinstance(value, dict):
+            raise not_json from None
+        return parse.parse_json_object(value)  # refuses what JSON cannot carry (a YAML date), naming the fix
 
 
 def normalise_hex_url(raw: str) -> str:

@@ -40,8 +40,9 @@ def run_action(url: str, inputs: dict[str, str], title: str) -> int:
         env.update({f"INPUT_{name.upper()}": "" for name in declared})  # the runner passes every input
         env.update({f"INPUT_{name.upper()}": value for name, value in inputs.items()})
         env.update({"INPUT_API-TOKEN": TOKEN, "INPUT_HEX-URL": url, "GITHUB_STEP_SUMMARY": str(summary)})
-        print(f"\n=== {title} ===\n--- log (outputs as JSON at the end) ---", flush=True)
-        command = [sys.executable, str(ROOT / "entrypoint.py"), "--output", "json"]
+        print(f"\n=== {title} ===\n--- log (outputs as name=value lines) ---", flush=True)
+        # The GitHub presentation, as in a workflow (outside one the command line speaks plain text).
+        command = [sys.executable, str(ROOT / "entrypoint.py"), "--output", "github"]
         code = subprocess.run(command, env=env, cwd=tmp, check=False).returncode
         print(f"--- exit code: {code} ---\n--- job summary ($GITHUB_STEP_SUMMARY) ---")
         print(summary.read_text().rstrip())

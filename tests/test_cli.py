@@ -10,15 +10,19 @@ from pathlib import Path
 
 import pytest
 import responses
+import yaml
 from runner_parser import Command, process_output, read_output_file
 
 from hex_action import __version__
 from hex_action.cli import main
 from hex_action.clock import FakeClock
+from hex_action.input_help import DESCRIPTIONS
 from hex_action.run import exit_code
 from hex_action.settings import DEFAULTS, Settings, load_settings
 from hex_action.signals import CancelSignal
 
+#: The runner's environment marker: the GitHub presentation's tests run with it, as on a runner.
+ON_GITHUB = {"GITHUB_ACTIONS": "true"}
 PROJECT = "5a8591dd-4039-49df-9202-96385ba3eff8"
 OTHER_PROJECT = "01936f3c-8b2a-7c3e-9f00-0123456789ab"
 RUN = "0b9a3c52-6f1e-4a8d-9c7b-2e5f8d1a4b63"
@@ -54,13 +58,53 @@ def test_help_lists_every_input_flag_and_the_exit_codes(capsys: pytest.CaptureFi
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith("usage: hex-action ")
+    flat = " ".join(out.split())
     for name in DEFAULTS:
-        assert f"--{name} VALUE" in out, name
-    assert "--output {github,json}" in out
+        assert f"--{name} " in out, name
+        # action.yml's description is the flag's help (one source), with values and formats
+        assert " ".join(DESCRIPTIONS[name].split()) in flat, name
+    assert "--timeout DURATION" in out
+    assert "--wait true|false" in out
+    assert "--input-params JSON|YAML" in out
+    assert "--output {github,text,json}, --format {github,text,json}" in out
+    assert "Falls back to the HEX_URL environment variable." in flat
     assert "--version" in out
-    assert "exit codes:\n  0  success" in out
+    assert "exit codes:\n  0  the run completed" in out
     assert "\n  1  the run failed, timed out or was cancelled, or the Hex API failed\n" in out
     assert "\n  2  invalid input or configuration, found before any request was sent\n" in out
+    assert "\n  130, 143  outside GitHub, interrupted by SIGINT (Ctrl-C) or SIGTERM" in out
+    for command in ("status", "cancel", "runs"):
+        assert f"\n  {command} " in out, command
+
+
+def test_flag_help_is_action_yml() -> None:
+    action = yaml.safe_load((Path(__file__).resolve().parents[1] / "action.yml").read_text(encoding="utf-8"))
+    assert {name: spec["description"] for name, spec in action["inputs"].items()} == DESCRIPTIONS
+
+
+@pytest.mark.parametrize("command", ["status", "cancel", "runs"])
+def test_each_command_has_its_help_and_exit_codes(capsys: pytest.CaptureFixture[str], command: str) -> None:
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"], environ={})
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: hex-action {command} ")
+    assert "--project-id ID" in out
+    assert "--input-params" not in out, "only the inputs the command reads"
+    assert ("RUN_ID" in out) == (command != "runs")
+    assert "exit codes:\n  0  " in out
+    assert "\n  2  invalid input" in out
+
+
+def test_a_usage_error_never_echoes_the_token(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(
+            ["--api-tokn", "hxtp-secret-1", "--api-token", "hxtp-secret-2"], environ={"HEX_API_TOKEN": "hxtp-secret-3"}
+        )
+    assert info.value.code == 2
+    captured = capsys.readouterr()
+    assert "unrecognized arguments: --api-tokn" in captured.err
+    assert "hxtp-secret" not in captured.out + captured.err
 
 
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
@@ -90,6 +134,7 @@ def test_invalid_input_exits_2_with_one_annotation_per_problem_and_no_request(
         "GITHUB_STEP_SUMMARY": str(summary),
         "GITHUB_OUTPUT": str(output),
         "INPUT_PROJECT-ID": "nope",
+        **ON_GITHUB,
     }
     assert main(["--timeout", "soon"], environ=environ) == 2
     assert read_output_file(output) == {"status": "INVALID_INPUT", "results": "[]"}
@@ -125,7 +170,7 @@ def test_invalid_input_exits_2_with_one_annotation_per_problem_and_no_request(
 
 
 def test_missing_token_and_project(capsys: pytest.CaptureFixture[str], no_http: responses.RequestsMock) -> None:
-    assert main([], environ={}) == 2
+    assert main([], environ=ON_GITHUB) == 2
     out = capsys.readouterr().out
     assert out == (
         "::error title=Invalid input 'api-token'::Input 'api-token': no Hex API token was given. "
@@ -139,7 +184,7 @@ def test_missing_token_and_project(capsys: pytest.CaptureFixture[str], no_http: 
 
 
 def test_flags_win_over_input_variables(capsys: pytest.CaptureFixture[str], no_http: responses.RequestsMock) -> None:
-    environ = {"INPUT_TIMEOUT": "soon", "INPUT_WAIT": "maybe", "INPUT_PROJECT_ID": "nope"}
+    environ = {"INPUT_TIMEOUT": "soon", "INPUT_WAIT": "maybe", "INPUT_PROJECT_ID": "nope", **ON_GITHUB}
     assert main(["--timeout", "10m", "--project-id", f" {PROJECT} "], environ=environ) == 2
     titles = [c.properties["title"] for c in process_output(capsys.readouterr().out).named("error")]
     assert titles == ["Invalid input 'api-token'", "Invalid input 'wait'"]
@@ -149,13 +194,14 @@ def test_flags_win_over_input_variables(capsys: pytest.CaptureFixture[str], no_h
 def test_blank_flag_falls_back_to_the_input_variable(
     capsys: pytest.CaptureFixture[str], no_http: responses.RequestsMock
 ) -> None:
-    assert main(["--timeout", "  "], environ={"INPUT_TIMEOUT": "soon", "HEX_API_TOKEN": TOKEN}) == 2
+    assert main(["--timeout", "  "], environ={"INPUT_TIMEOUT": "soon", "HEX_API_TOKEN": TOKEN, **ON_GITHUB}) == 2
     titles = [c.properties["title"] for c in process_output(capsys.readouterr().out).named("error")]
     assert titles == ["Invalid input 'timeout'", "Invalid input 'project-id'"]
 
 
 def test_token_from_a_flag_is_masked_first(capsys: pytest.CaptureFixture[str], no_http: responses.RequestsMock) -> None:
-    assert main(["--api-token", "flag-token", "--project-id", "x"], environ={"HEX_API_TOKEN": "env-token"}) == 2
+    environ = {"HEX_API_TOKEN": "env-token", **ON_GITHUB}
+    assert main(["--api-token", "flag-token", "--project-id", "x"], environ=environ) == 2
     out = capsys.readouterr().out
     assert out.startswith("::add-mask::flag-token\n::error ")
     assert "env-token" not in out
@@ -207,23 +253,20 @@ def test_output_json_prints_one_object_and_flags_win(capsys: pytest.CaptureFixtu
     assert call.request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert call.request.headers["User-Agent"] == f"hex-action/{__version__}"
 
-    out = capsys.readouterr().out
-    log, brace, rest = out.partition("\n{\n")
-    assert brace, out
-    assert log.splitlines() == [
-        f"::add-mask::{TOKEN}",
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
         f"Running Hex project {PROJECT} on app.hex.tech",
-        f"Started run {RUN} of Daily revenue, project version 3: {RUN_URL}",
-        "Hex run of Daily revenue DRY_RUN in 0s",
+        "Hex accepted the dry run of Daily revenue, project version 3",
+        "Hex run of Daily revenue DRY_RUN: the request is valid; nothing was run",
     ]
-    outputs = json.loads("{\n" + rest)  # exactly one JSON object, nothing after it
+    outputs = json.loads(captured.out)  # exactly one JSON document, nothing else on stdout
     assert outputs == {
         "run-id": RUN,
         "run-url": RUN_URL,
-        "project-version": "3",
-        "trace-id": "trace-1",
         "status": "DRY_RUN",
-        "elapsed-seconds": "0",
+        "elapsed-seconds": 0,  # a number, as inside results
+        "trace-id": "trace-1",
+        "project-version": 3,
         "results": [  # an array here, not a JSON string as in GITHUB_OUTPUT
             {
                 "name": PROJECT,
@@ -236,7 +279,8 @@ def test_output_json_prints_one_object_and_flags_win(capsys: pytest.CaptureFixtu
             }
         ],
     }
-    assert "run-id=" not in out, "with --output json the outputs are printed once, as JSON"
+    assert TOKEN not in captured.out + captured.err
+    assert "::" not in captured.err
 
 
 # -- exit codes ------------------------------------------------------------------------------------
@@ -276,7 +320,7 @@ def test_a_bug_while_reading_inputs_is_reported_with_outputs(
 
     monkeypatch.setattr("hex_action.cli.load_settings", broken)
     output = tmp_path / "output"
-    assert main([], environ={"HEX_API_TOKEN": TOKEN, "GITHUB_OUTPUT": str(output)}) == 1
+    assert main([], environ={"HEX_API_TOKEN": TOKEN, "GITHUB_OUTPUT": str(output), **ON_GITHUB}) == 1
     out = capsys.readouterr().out
     assert "::error title=hex-action failed::Unexpected error in hex-action while reading the inputs: TypeError" in out
     assert read_output_file(output) == {"status": "NOT_STARTED", "results": "[]"}

@@ -132,6 +132,7 @@ def _run_action(
     output.touch()
     environ = input_env({**inputs, "api-token": "docs-token", "hex-url": server.url})
     environ |= {
+        "GITHUB_ACTIONS": "true",
         "GITHUB_OUTPUT": str(output),
         "GITHUB_STEP_SUMMARY": str(tmp_path / f"{name}.summary"),
     }

@@ -3,7 +3,8 @@ real HTTP simulator on 127.0.0.1.
 
 Every exit path is driven here: success, Hex's failure statuses, the action's own timeout,
 SIGINT/SIGTERM as the runner sends them, `wait: false`, dry runs, waiting on an existing run,
-Hex API errors and retries, invalid inputs, the plain command line, and an unknown status.
+Hex API errors and retries, invalid inputs, and an unknown status (the command line outside
+GitHub is tests/test_cli_e2e.py's).
 Outputs are read back with the runner's GITHUB_OUTPUT algorithm and annotations with its
 workflow-command parser (tests/e2e_support.py, tests/runner_parser.py).
 
@@ -666,43 +667,6 @@ def test_bad_input_exits_2_before_any_request(sim: SimClient, launch: Launcher, 
     assert f"`{name}`" in result.summary
     assert sim.log() == []
     assert result.seconds < 5
-
-
-# --------------------------------------------------------------------------- plain command line
-
-
-def test_plain_command_line_prints_outputs(sim: SimClient, launch: Launcher) -> None:
-    project_id = new_project(sim)
-    # A shell user: token from HEX_API_TOKEN, inputs with the underscore spelling, no GitHub files.
-    inputs = {"project_id": project_id, "hex_url": sim.url, "wait": "false"}
-    result = launch(inputs, github=False, env={"HEX_API_TOKEN": TOKEN}).wait()
-
-    check_hygiene(result)
-    assert result.returncode == 0, result.describe()
-    printed = dict(line.split("=", 1) for line in result.stdout.splitlines() if "=" in line and "::" not in line)
-    run_id = action_run(sim)["runId"]
-    assert printed["run-id"] == run_id
-    assert printed["status"] == "PENDING"
-    assert json.loads(printed["results"])[0]["run-id"] == run_id
-    assert result.stdout.count("run-id=") == 1  # each output printed once
-
-
-def test_output_json_and_flags_win_over_env(sim: SimClient, launch: Launcher) -> None:
-    flag_project = new_project(sim)
-    env_project = new_project(sim, exists=False)
-    inputs = {"api-token": TOKEN, "project-id": env_project, "hex-url": "https://app.hex.tech", "wait": "true"}
-    args = ["--output", "json", "--project-id", flag_project, "--hex-url", sim.url, "--wait", "false"]
-    result = launch(inputs, github=False, args=args).wait()
-
-    check_hygiene(result)
-    assert result.returncode == 0, result.describe()
-    printed = json.loads(result.stdout[result.stdout.index("\n{") :])
-    run = action_run(sim)
-    assert run["projectId"] == flag_project
-    assert printed["run-id"] == run["runId"]
-    assert printed["status"] == "PENDING"
-    assert {"run-id", "run-url", "status", "trace-id", "results"} <= set(printed)
-    assert "status=" not in result.stdout  # json replaces the name=value lines
 
 
 # ---------------------------------------------------------------------- Hex text is not a command

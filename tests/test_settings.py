@@ -231,11 +231,11 @@ def test_max_parallel_bounds(raw: str, message: str) -> None:
 
 
 def test_input_params_and_notifications_must_be_json_of_the_right_kind() -> None:
-    assert problems(input_params="region: EMEA", notifications='{"type": "FAILURE"}') == [
+    assert problems(input_params="region EMEA", notifications='{"type": "FAILURE"}') == [
         InputProblem(
             "input-params",
             "is not valid JSON (Expecting value at line 1 column 1).",
-            'use a JSON object such as {"region": "EMEA"}.',
+            'use a JSON object such as {"region": "EMEA"}, or YAML such as region: EMEA.',
         ),
         InputProblem(
             "notifications",
@@ -245,12 +245,27 @@ def test_input_params_and_notifications_must_be_json_of_the_right_kind() -> None
     ]
 
 
+def test_input_params_take_a_yaml_mapping_like_a_pipeline_step() -> None:
+    assert settings(input_params="region: EMEA\nyears: [2024, 2025]").steps[0].input_params == {
+        "region": "EMEA",
+        "years": [2024, 2025],
+    }
+    assert problems(input_params="as_of: 2024-01-01") == [
+        InputProblem(
+            "input-params",
+            "as_of is a date (2024-01-01), which JSON cannot carry.",
+            "quote it ('2024-01-01') to send it as text.",
+        )
+    ]
+    assert problems(input_params="- a\n- b")[0].problem == "is not valid JSON (Expecting value at line 1 column 1)."
+
+
 def test_input_params_and_notifications_refuse_nan_and_infinity() -> None:
     assert problems(input_params='{"threshold": NaN}', notifications='[{"type": "FAILURE", "n": Infinity}]') == [
         InputProblem(
             "input-params",
             "is not valid JSON (NaN is not a JSON value; use a number or null).",
-            'use a JSON object such as {"region": "EMEA"}.',
+            'use a JSON object such as {"region": "EMEA"}, or YAML such as region: EMEA.',
         ),
         InputProblem(
             "notifications",
