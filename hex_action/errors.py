@@ -63,12 +63,12 @@ class HexApiError(HexActionError):
         self.trace_id = trace_id
         self.hint = hint
         self.detail = message
-        parts = [message]
-        if trace_id:
-            parts.append(f"(Hex traceId: {trace_id})")
+        # Hex's words first, then its traceId, then the action's hint, marked as such: the
+        # hint is a likely cause, not something Hex said.
+        text = message + (f" (Hex traceId: {trace_id})" if trace_id else "")
         if hint:
-            parts.append(hint)
-        super().__init__(" ".join(parts))
+            text = f"{text.rstrip('.')}. Hint: {hint}"
+        super().__init__(text)
 
 
 class Interrupted(BaseException):

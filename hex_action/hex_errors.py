@@ -42,7 +42,8 @@ def api_error(response: requests.Response, redact: Callable[[str], str]) -> HexA
     method = response.request.method if response.request is not None else ""
     what = f"Hex answered {code} {response.reason or ''}".rstrip() + f" to {method} {_path_of(response.url)}"
     message = f"{what}: {words}" if words else what
-    hint = " ".join(h for h in (extra_hint, HINTS.get(code) or HINTS.get(500 if code >= 500 else 400)) if h)
+    # A hint drawn from Hex's own answer (the unknown input it names) replaces the generic one.
+    hint = extra_hint or HINTS.get(code) or HINTS.get(500 if code >= 500 else 400)
     return HexApiError(
         redact(message),
         status_code=code,

@@ -28,7 +28,10 @@ def test_input_error_lists_every_problem() -> None:
 
 def test_hex_api_error_text() -> None:
     error = HexApiError("Hex answered 404 Not Found to GET /x", status_code=404, trace_id="t-1", hint="Check it.")
-    assert str(error) == "Hex answered 404 Not Found to GET /x (Hex traceId: t-1) Check it."
+    assert str(error) == "Hex answered 404 Not Found to GET /x (Hex traceId: t-1). Hint: Check it."
+    assert str(HexApiError("Hex answered 401: Unauthorized.", hint="Check the token.")) == (
+        "Hex answered 401: Unauthorized. Hint: Check the token."
+    )
     assert (error.detail, error.status_code, error.trace_id, error.hint) == (
         "Hex answered 404 Not Found to GET /x",
         404,
