@@ -48,7 +48,7 @@ def api_error(response: requests.Response, redact: Callable[[str], str]) -> HexA
         redact(message),
         status_code=code,
         trace_id=redact(trace_id) if trace_id else None,
-        hint=redact(hint),
+        hint=redact(hint) if hint else None,
     )
 
 
