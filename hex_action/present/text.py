@@ -65,9 +65,11 @@ class TextPresenter:
         """A pipeline step's outcome (a single run's is the verdict)."""
         if not self.pipeline:
             return
-        shown = "" if result.status in HEX_TERMINAL and not result.message else f" {result.status}"
-        if shown or result.message:
-            self.say(f"[{result.name}]{shown}" + (f": {result.message}" if result.message else ""))
+        # Hex's final statuses were said when read; the action's own (SKIPPED, TIMED_OUT...) are said here.
+        shown = [] if result.status in HEX_TERMINAL else [result.status]
+        said = ": ".join(shown + ([result.message] if result.message else []))
+        if said:
+            self.say(f"[{result.name}] {said}")
 
     def warning(self, text: str) -> None:
         """Something to know that does not end the run."""

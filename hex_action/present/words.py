@@ -74,7 +74,8 @@ def retry_line(wait: RetryWait) -> str:
 def durations(result: StepResult, waited: float | None) -> str:
     """`run time 4s, waited 6s`: Hex's time for the run, then this command's."""
     parts = []
-    if result.elapsed_seconds is not None:
+    # No run, or none Hex knows of: no run time to speak of.
+    if result.elapsed_seconds is not None and result.status not in (Status.UNKNOWN, Status.NOT_STARTED):
         parts.append(f"run time {format_duration(result.elapsed_seconds)}")
     if waited is not None:
         parts.append(f"waited {format_duration(waited)}")
