@@ -5,15 +5,18 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import tomllib
+from pathlib import Path
 
 import pytest
+import yaml
 
 from hex_action.client import RetryWait
 from hex_action.errors import InputError, InputProblem
 from hex_action.outcome import StepResult
 from hex_action.present import Outcome, choose, default_format, words
 from hex_action.present.github_presenter import GitHubPresenter
-from hex_action.present.text import JsonPresenter, TextPresenter, clean, outputs_document
+from hex_action.present.text import OUTPUT_NAMES, JsonPresenter, TextPresenter, clean, outputs_document
 from hex_action.settings import load_settings
 from hex_action.steps import StepSpec
 
@@ -142,6 +145,7 @@ def test_json_has_every_output_numbers_as_numbers_and_nothing_else_on_stdout() -
             {
                 "name": PROJECT,
                 "project-id": PROJECT,
+                "project-name": None,
                 "run-id": RUN,
                 "run-url": URL,
                 "status": "COMPLETED",
@@ -181,3 +185,17 @@ def test_json_lost_on_a_closed_stdout_is_a_failure() -> None:
     presenter = JsonPresenter([TOKEN], stream=err, out=out)
     assert presenter.finish(outcome(result())) == 1
     assert "could not write the JSON document" in err.getvalue()
+
+
+def test_the_wheel_lists_every_subpackage() -> None:
+    # setuptools is given an explicit package list: a new subpackage left out of it would be
+    # missing from the installed command (`pipx install hex-action`), while the tests still pass.
+    root = Path(__file__).resolve().parents[1]
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(root).parts) for p in (root / "hex_action").rglob("__init__.py")}
+    assert found <= listed
+
+
+def test_the_json_keys_are_the_actions_outputs() -> None:
+    action = yaml.safe_load((Path(__file__).resolve().parents[1] / "action.yml").read_text(encoding="utf-8"))
+    assert list(OUTPUT_NAMES) == list(action["outputs"])
