@@ -222,7 +222,7 @@ def _tokens_in_sight(argv: Sequence[str], environ: Mapping[str, str]) -> list[st
 
 
 def _help(name: str) -> str:
-    text = DESCRIPTIONS[name].replace("%", "%%")
+    text = DESCRIPTIONS.get(name, "").replace("%", "%%")
     if name in ENV_FALLBACKS:
         text += f" Falls back to the {ENV_FALLBACKS[name]} environment variable."
     default = DEFAULTS[name]

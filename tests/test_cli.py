@@ -79,7 +79,8 @@ def test_help_lists_every_input_flag_and_the_exit_codes(capsys: pytest.CaptureFi
 
 def test_flag_help_is_action_yml() -> None:
     action = yaml.safe_load((Path(__file__).resolve().parents[1] / "action.yml").read_text(encoding="utf-8"))
-    assert {name: spec["description"] for name, spec in action["inputs"].items()} == DESCRIPTIONS
+    expected = {name: spec["description"] for name, spec in action["inputs"].items()}
+    assert expected == DESCRIPTIONS, "run python scripts/input_help.py"
 
 
 @pytest.mark.parametrize("command", ["status", "cancel", "runs"])

@@ -46,12 +46,12 @@ def started_line(result: StepResult, spec: StepSpec | None, pipeline: bool) -> s
     who = f"step '{result.name}' " if pipeline else ""
     name = f" of {result.project_name}" if result.project_name else ""
     version = f", project version {result.project_version}" if result.project_version else ""
+    project = result.project_name or f"project {result.project_id}"
     if spec is not None and spec.existing_run_id:
         link = f": {result.run_url}" if result.run_url else ""
-        project = result.project_name or f"project {result.project_id}"
         return f"Following {who}run {result.run_id} of {project}, started before{link}"
-    if spec is not None and spec.dry_run:
-        return f"Hex accepted the dry run of {who or 'project '}{result.project_name or result.project_id}{version}"
+    if spec is not None and spec.dry_run:  # never in a pipeline, which refuses dry-run
+        return f"Hex accepted the dry run of {project}{version}"
     return f"Started {who}run {result.run_id}{name}{version}: {result.run_url or '(link follows)'}"
 
 
