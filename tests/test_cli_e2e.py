@@ -254,7 +254,9 @@ def test_following_an_existing_run_says_so(sim: SimClient, cli: Launcher) -> Non
     result = cli("status", run_id, "--project-id", project, "--hex-url", sim.url, "--wait").wait()
     check_clean(result, as_json=False)
     assert result.returncode == 0, result.describe()
-    assert f"Following run {run_id} of project {project}, started before" in result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("Following run")]
+    assert line.startswith(f"Following run {run_id} of "), line
+    assert line.endswith(", started before"), line
     assert "Started run" not in result.stderr
     assert "(link follows)" not in result.stderr
 
