@@ -21,13 +21,13 @@ DESCRIPTIONS: dict[str, str] = {
     "timeout": ("Longest time to wait for the run, in seconds or as a duration such as 90s, 15m or 1h30m."),
     "poll-interval": (
         "Longest gap between status reads without run history, at least 2s (Hex allows 30 reads a "
-        "minute); the first reads come sooner. With run history, reads before the expected end are up to"
-        " a tenth of the expected duration apart (5 minutes at most), or this interval if longer; around"
-        " the expected end they come every 4s, and past it they back off to this interval again."
+        "minute); the first reads come sooner. With run history the reads are planned from the project's"
+        " run times, at most 5 minutes apart (or this interval, if longer), and a run that outlasts its "
+        "history is read with gaps growing back to this interval."
     ),
     "use-run-history": (
-        "Read the durations of the project's recent completed API runs (one extra request) to time "
-        "status reads around the expected end."
+        "Read the project's recent API runs (one extra request) and plan the status reads from how long "
+        "they took and when they failed."
     ),
     "cancel-on-timeout": ("Cancel the run when the wait times out, or when its status cannot be read."),
     "fail-on-error": (
