@@ -17,6 +17,7 @@
 #   Dockerfile          hadolint
 #   shell scripts       shellcheck (scripts/*.sh, .ci/run), following `source`d files
 #   README.md           scripts/readme_tables.py --check (input/output tables == action.yml)
+#   input_help.py       scripts/input_help.py --check (the CLI's --help texts == action.yml)
 #
 # Usage: scripts/static-checks.sh .venv/bin      (what `make lint` runs)
 #        ACTION_YML=path/action.yml scripts/static-checks.sh .venv/bin
@@ -129,5 +130,6 @@ if [[ -x "$BIN/shellcheck" ]]; then
     run_check "shellcheck scripts/*.sh .ci/run" "$BIN/shellcheck" -x scripts/*.sh .ci/run
 fi
 run_check "README tables match action.yml" "$BIN/python" scripts/readme_tables.py --check
+run_check "--help texts match action.yml" "$BIN/python" scripts/input_help.py --check
 
 exit "$failed"
