@@ -199,3 +199,21 @@ def test_the_wheel_lists_every_subpackage() -> None:
 def test_the_json_keys_are_the_actions_outputs() -> None:
     action = yaml.safe_load((Path(__file__).resolve().parents[1] / "action.yml").read_text(encoding="utf-8"))
     assert list(OUTPUT_NAMES) == list(action["outputs"])
+
+
+def test_github_shows_retries_and_heartbeats_as_log_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    presenter = GitHubPresenter({"GITHUB_ACTIONS": "true"}, TOKEN)
+    presenter.retrying(
+        RetryWait("start", "Hex answered 503 Service Unavailable to POST /x: busy", 30.0, 1_767_225_630.0)
+    )
+    running = result("RUNNING")
+    presenter.status_changed(running, "PENDING", 2.0)
+    for waited in (10.0, 20.0, 33.0, 40.0, 50.0):  # one read every 10 s or so
+        presenter.waiting(running, waited, 10.0)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        f"::add-mask::{TOKEN}",
+        "Hex answered 503 Service Unavailable to POST /x: busy. Trying again in 30s (at 00:00:30 UTC).",
+        "Status RUNNING after 2s",
+        "Still RUNNING after waiting 33s; next status read in 10s",
+    ]
