@@ -105,9 +105,12 @@ def find_new_runs_patiently(
         new = find_new_runs(client, project_id, since, known, deadline=deadline, interruptible=wake is not None)
         looks += 1
         now = clock.now()
-        if new.error is not None or new.candidates or now + LAG_RETRY_EVERY > min(began + within, deadline):
+        # The next look waits for the read budget too: a look it leaves no room for is not taken,
+        # rather than failing for want of budget and turning "no new run" into an error.
+        next_look = max(now + LAG_RETRY_EVERY, client.reads.next_allowed(now))
+        if new.error is not None or new.candidates or next_look > min(began + within, deadline):
             return replace(new, looks=looks, seconds=now - began)
-        if clock.sleep(LAG_RETRY_EVERY, wake):
+        if clock.sleep(next_look - now, wake):
             raise Interrupted(in_request=False)
 
 

@@ -124,3 +124,15 @@ def test_a_lost_start_near_the_timeout_still_looks_for_the_whole_grace(world: Wo
     assert result.run_id == run["runId"], result.message
     assert result.status == Status.TIMED_OUT
     assert run["status"] == "KILLED", "found, then cancelled: no orphan"
+
+
+def test_a_lost_start_looks_within_the_read_budget_and_still_concludes(world: World) -> None:
+    # Found by the soak: a look retried after a 500 spent a read, the last look found no room in the
+    # read budget (6 in 12 s) before its deadline, and "no run" became an error, so UNKNOWN.
+    world.sim.add_fault(Fault("POST", r"/runs$", 500, body={"message": "boom"}))
+    world.sim.add_fault(Fault("GET", LIST_PATH, 500, count=1))
+    (result,) = world.run(single(use_run_history="false", timeout="5s"))
+    assert world.runs() == []
+    assert result.status == Status.NOT_STARTED, result.message
+    assert result.message is not None
+    assert "Hex did not start one" in result.message
