@@ -141,7 +141,9 @@ start_own_dockerd() {
     export DOCKER_HOST="$OWN_HOST"
     local pid="" t
     if [[ -s "$PIDFILE" ]]; then pid=$(<"$PIDFILE"); fi
-    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == dockerd ]]; then
+    # A live dockerd of ours, not a pid reused by another program nor a killed one not yet reaped.
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null && [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == dockerd ]] \
+        && ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null; then
         log "reusing private dockerd (pid $pid)"
     else
         have dockerd || die "dockerd not found"
