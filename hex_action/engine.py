@@ -149,7 +149,8 @@ class Engine:
                 self._time_out(expired)
             failure = self._first_failure
             if failure is not None and self.settings.fail_fast and self._active:
-                self._stop_all(Status.CANCELLED, f"Cancelled because step '{failure.name}' failed (fail-fast).")
+                why = f"because step '{failure.name}' failed (fail-fast)."
+                self._stop_all(Status.CANCELLED, f"Cancelled {why}", skip_reason=f"Skipped {why}")
             self._skip_blocked()
             next_start = self._start_ready()
             if self.cancel.requested:
@@ -535,8 +536,11 @@ class Engine:
         for active, (note, ended) in zip(unended, self._cancel_many(unended), strict=True):
             self._end_cancelled(active, Status.TIMED_OUT, f"{messages[id(active)]} {note}", ended)
 
-    def _stop_all(self, status: Status, message: str | None) -> None:
+    def _stop_all(self, status: Status, message: str | None, skip_reason: str | None = None) -> None:
         """Cancel (or time out) every run in flight, then the starts a cancel cut short; skip the rest.
+
+        `skip_reason` says why the steps not started are skipped, where `message` (said of the runs
+        cancelled) would not fit them.
 
         Runs leave `_active` only as each is handled, so if anything fails midway, the runs
         not yet handled are still there for the rescue in `run`.
@@ -559,7 +563,9 @@ class Engine:
                     self._finish(result, Status.NOT_STARTED, f"Hex did not start the run before the timeout. {busy}")
                     continue
                 reason = (
-                    f"Not started: {message[0].lower()}{message[1:]}"
+                    skip_reason
+                    if skip_reason and unstarted == Status.SKIPPED
+                    else f"Not started: {message[0].lower()}{message[1:]}"
                     if message
                     else "Not started: the timeout ran out first."
                 )

@@ -529,6 +529,8 @@ def test_fail_fast_cancels_runs_in_flight_and_skips_the_rest(world: World) -> No
     assert results["b"].run_id is not None
     assert delete["path"].endswith(results["b"].run_id)
     assert results["c"].status == Status.SKIPPED
+    # Said as what happened to it: skipped, not "cancelled", though b's run was cancelled.
+    assert results["c"].message == "Skipped because step 'a' failed (fail-fast)."
     assert results["d"].status == Status.SKIPPED
     assert {r["projectId"] for r in world.runs()} == {project(1), project(2)}  # c and d never started
     assert world.clock.now() - world.t0 < 60
