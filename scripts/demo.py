@@ -7,6 +7,7 @@ action, and the step outputs and job summary it wrote are printed afterwards.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +17,9 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from runner_parser import read_output_file  # noqa: E402 - the runner's own parsing rules, ported
 
 from hex_action.simulator import HexSimulator, serve  # noqa: E402 - after the path is set
 
@@ -34,17 +37,26 @@ def run_action(url: str, inputs: dict[str, str], title: str) -> int:
     """Run entrypoint.py with the runner's environment; show its log, outputs and job summary."""
     declared = yaml.safe_load((ROOT / "action.yml").read_text())["inputs"]
     with tempfile.TemporaryDirectory() as tmp:
-        summary = Path(tmp, "summary")
+        summary, outputs = Path(tmp, "summary"), Path(tmp, "outputs")
         summary.touch()
+        outputs.touch()
         env = {k: v for k, v in os.environ.items() if not k.startswith(("INPUT_", "GITHUB_"))}
         env.update({f"INPUT_{name.upper()}": "" for name in declared})  # the runner passes every input
         env.update({f"INPUT_{name.upper()}": value for name, value in inputs.items()})
-        env.update({"INPUT_API-TOKEN": TOKEN, "INPUT_HEX-URL": url, "GITHUB_STEP_SUMMARY": str(summary)})
-        print(f"\n=== {title} ===\n--- log (outputs as name=value lines) ---", flush=True)
-        # The GitHub presentation, as in a workflow (outside one the command line speaks plain text).
+        env.update({"INPUT_API-TOKEN": TOKEN, "INPUT_HEX-URL": url})
+        env.update({"GITHUB_STEP_SUMMARY": str(summary), "GITHUB_OUTPUT": str(outputs)})
+        print(f"\n=== {title} ===\n--- log ---", flush=True)
+        # The GitHub presentation, as in a workflow (outside one the command line speaks plain text);
+        # without GITHUB_ACTIONS, so that debug lines stay hidden as the runner hides them.
         command = [sys.executable, str(ROOT / "entrypoint.py"), "--output", "github"]
         code = subprocess.run(command, env=env, cwd=tmp, check=False).returncode
-        print(f"--- exit code: {code} ---\n--- job summary ($GITHUB_STEP_SUMMARY) ---")
+        print(f"--- exit code: {code} ---\n--- step outputs ($GITHUB_OUTPUT, as the runner reads it) ---")
+        for name, value in read_output_file(outputs).items():
+            if name == "results":  # one line per step
+                print("results:", *(f"  {json.dumps(step)}" for step in json.loads(value)), sep="\n")
+            else:
+                print(f"{name}: {value}")
+        print("--- job summary ($GITHUB_STEP_SUMMARY) ---")
         print(summary.read_text().rstrip())
         return code
 
