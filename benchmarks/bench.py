@@ -53,7 +53,7 @@ import requests  # noqa: E402
 from hex_action.client import HexClient  # noqa: E402
 from hex_action.clock import FakeClock, SystemClock  # noqa: E402
 from hex_action.engine import Engine, StepResult  # noqa: E402
-from hex_action.oracle import EXACT, FLOOR, EndTime, LogNormal, make_grid, plan_for_latency  # noqa: E402
+from hex_action.oracle import EXACT, FLOOR, EndTime, LogNormal, best_plan, make_grid, plan_for_latency  # noqa: E402
 from hex_action.planner import History, plan_wait  # noqa: E402
 from hex_action.run_lookup import HISTORY_RUNS  # noqa: E402
 from hex_action.settings import load_settings  # noqa: E402
@@ -288,6 +288,9 @@ class _QuietObserver:
     def status_changed(self, result: StepResult, previous: str, waited: float) -> None:
         pass
 
+    def waiting(self, result: StepResult, waited: float, next_read_in: float) -> None:
+        pass
+
     def step_finished(self, result: StepResult) -> None:
         pass
 
@@ -367,20 +370,65 @@ def action_process(trial: Trial) -> Measure:
 # -- the oracle ----------------------------------------------------------------------------------
 
 
-def oracle_on(trials: list[Trial], case: Case, latency: float) -> list[Measure]:
-    """The oracle's schedule at mean latency `latency` (knowing the true distribution), on each trial's run."""
-    end = case.truth()
-    grid = make_grid(end, 0.0, _timeout_for(case), EXACT)
-    schedule = plan_for_latency(grid, max(latency, 0.5), FLOOR).read_times()
+def _schedule_on(trials: list[Trial], schedule: list[float]) -> list[Measure]:
+    """A fixed schedule's reads and latency on each trial's run."""
     measures = []
     for trial in trials:
         k = next((i for i, at in enumerate(schedule) if at >= trial.end - 1e-9), None)
-        if k is None:  # past the oracle's horizon (under 1 in 1000): reads at the floor from there
+        if k is None:  # past the schedule's horizon (under 1 in 1000): reads at the floor from there
             extra = math.ceil((trial.end - schedule[-1]) / FLOOR - 1e-9)
             measures.append(Measure(len(schedule) + extra, latency=schedule[-1] + extra * FLOOR - trial.end))
         else:
             measures.append(Measure(k + 1, latency=schedule[k] - trial.end))
     return measures
+
+
+def oracle_on(trials: list[Trial], case: Case, latency: float) -> list[Measure]:
+    """The oracle (knowing the true distribution) at the action's own mean latency `latency` on these runs.
+
+    The price of latency is bisected until the oracle's best schedule, applied to the same runs,
+    has that mean latency. Schedules come in steps (one read more or less), so the answer is the
+    mix of the two nearest (each run read by one of them, with the share that makes the mean
+    latency equal): a mix of fixed schedules is a schedule that knows only the distribution too,
+    and its reads lie on the line between theirs, the lower hull the dynamic programme traces.
+    """
+    grid = make_grid(case.truth(), 0.0, _timeout_for(case), EXACT)
+
+    def at_price(price: float) -> tuple[list[Measure], float]:
+        measures = _schedule_on(trials, best_plan(grid, price, FLOOR).read_times())
+        return measures, _latency(measures)
+
+    # Start from the price that meets the target on the distribution, then bracket on the runs.
+    price = plan_for_latency(grid, max(latency, 0.5), FLOOR).price
+    cheap, cheap_latency = at_price(price)  # latency above the target
+    dear, dear_latency = cheap, cheap_latency  # latency at or below it
+    low_price = high_price = price
+    for _ in range(60):
+        if cheap_latency > latency:
+            break
+        low_price /= 2
+        cheap, cheap_latency = at_price(low_price)
+    for _ in range(60):
+        if dear_latency <= latency:
+            break
+        high_price *= 2
+        dear, dear_latency = at_price(high_price)
+    for _ in range(20):  # bisect on a log scale until the two are neighbouring schedules
+        if cheap_latency <= latency or dear_latency >= cheap_latency - 1e-9 or high_price / low_price < 1.0001:
+            break
+        middle = math.sqrt(low_price * high_price)
+        measures, found = at_price(middle)
+        if found > latency:
+            cheap, cheap_latency, low_price = measures, found, middle
+        else:
+            dear, dear_latency, high_price = measures, found, middle
+    if cheap_latency <= latency or cheap_latency - dear_latency < 1e-9:
+        return dear
+    share = (cheap_latency - latency) / (cheap_latency - dear_latency)  # of the runs read by the dearer
+    return [
+        Measure(share * d.status_reads + (1 - share) * c.status_reads, latency=share * d.latency + (1 - share) * c.latency)
+        for c, d in zip(cheap, dear, strict=True)
+    ]
 
 
 # -- one case, in a worker process -----------------------------------------------------------------
