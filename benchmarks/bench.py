@@ -370,64 +370,43 @@ def action_process(trial: Trial) -> Measure:
 # -- the oracle ----------------------------------------------------------------------------------
 
 
-def _schedule_on(trials: list[Trial], schedule: list[float]) -> list[Measure]:
-    """A fixed schedule's reads and latency on each trial's run."""
-    measures = []
-    for trial in trials:
-        k = next((i for i, at in enumerate(schedule) if at >= trial.end - 1e-9), None)
-        if k is None:  # past the schedule's horizon (under 1 in 1000): reads at the floor from there
-            extra = math.ceil((trial.end - schedule[-1]) / FLOOR - 1e-9)
-            measures.append(Measure(len(schedule) + extra, latency=schedule[-1] + extra * FLOOR - trial.end))
-        else:
-            measures.append(Measure(k + 1, latency=schedule[k] - trial.end))
-    return measures
+def oracle_on(case: Case, latency: float) -> list[Measure]:
+    """The oracle at mean latency `latency` (the action's own, measured): the fewest expected status
+    reads of a fixed schedule that knows the true distribution, with that expected mean latency.
 
-
-def oracle_on(trials: list[Trial], case: Case, latency: float) -> list[Measure]:
-    """The oracle (knowing the true distribution) at the action's own mean latency `latency` on these runs.
-
-    The price of latency is bisected until the oracle's best schedule, applied to the same runs,
-    has that mean latency. Schedules come in steps (one read more or less), so the answer is the
-    mix of the two nearest (each run read by one of them, with the share that makes the mean
-    latency equal): a mix of fixed schedules is a schedule that knows only the distribution too,
-    and its reads lie on the line between theirs, the lower hull the dynamic programme traces.
+    The price of latency is bisected (hex_action.oracle.best_plan on the fine grid) down to two
+    neighbouring schedules, one above and one at or below `latency`. Schedules come in steps (one
+    read more or less), so the answer is their mix (each run read by one of them, with the share
+    that makes the mean latency `latency`): a schedule that knows only the distribution too, whose
+    reads lie on the line between theirs, the lower hull the dynamic programme traces. Expected
+    values, not these runs' draws: the sixty runs of a case would move the bound by a tenth or more.
     """
     grid = make_grid(case.truth(), 0.0, _timeout_for(case), EXACT)
-
-    def at_price(price: float) -> tuple[list[Measure], float]:
-        measures = _schedule_on(trials, best_plan(grid, price, FLOOR).read_times())
-        return measures, _latency(measures)
-
-    # Start from the price that meets the target on the distribution, then bracket on the runs.
-    price = plan_for_latency(grid, max(latency, 0.5), FLOOR).price
-    cheap, cheap_latency = at_price(price)  # latency above the target
-    dear, dear_latency = cheap, cheap_latency  # latency at or below it
-    low_price = high_price = price
+    target = max(latency, 0.25)
+    start = plan_for_latency(grid, target, FLOOR)
+    cheap = dear = start  # latency above the target / at or below it
     for _ in range(60):
-        if cheap_latency > latency:
+        if cheap.latency > target:
             break
-        low_price /= 2
-        cheap, cheap_latency = at_price(low_price)
+        cheap = best_plan(grid, cheap.price / 2, FLOOR)
     for _ in range(60):
-        if dear_latency <= latency:
+        if dear.latency <= target:
             break
-        high_price *= 2
-        dear, dear_latency = at_price(high_price)
-    for _ in range(20):  # bisect on a log scale until the two are neighbouring schedules
-        if cheap_latency <= latency or dear_latency >= cheap_latency - 1e-9 or high_price / low_price < 1.0001:
-            break
-        middle = math.sqrt(low_price * high_price)
-        measures, found = at_price(middle)
-        if found > latency:
-            cheap, cheap_latency, low_price = measures, found, middle
+        dear = best_plan(grid, dear.price * 2, FLOOR)
+    while cheap.latency > target >= dear.latency and dear.price / cheap.price > 1.001:
+        middle = best_plan(grid, math.sqrt(cheap.price * dear.price), FLOOR)
+        if middle.latency > target:
+            cheap = middle
         else:
-            dear, dear_latency, high_price = measures, found, middle
-    if cheap_latency <= latency or cheap_latency - dear_latency < 1e-9:
-        return dear
-    share = (cheap_latency - latency) / (cheap_latency - dear_latency)  # of the runs read by the dearer
+            dear = middle
+    if not cheap.latency > target >= dear.latency or cheap.latency - dear.latency < 1e-9:
+        return [Measure(dear.reads, latency=dear.latency)]
+    share = (cheap.latency - target) / (cheap.latency - dear.latency)  # of the runs read by the dearer
     return [
-        Measure(share * d.status_reads + (1 - share) * c.status_reads, latency=share * d.latency + (1 - share) * c.latency)
-        for c, d in zip(cheap, dear, strict=True)
+        Measure(
+            share * dear.reads + (1 - share) * cheap.reads,
+            latency=share * dear.latency + (1 - share) * cheap.latency,
+        )
     ]
 
 
@@ -469,7 +448,7 @@ def simulated_case(case: Case, trials_per_case: int, seed: int, history_runs: in
     trials = [make_trial(case, rep, seed, history_runs) for rep in range(trials_per_case)]
     action = [action_simulated(t, True, seed) for t in trials]
     latencies = [m.latency for m in action if not math.isnan(m.latency)]
-    oracle = oracle_on(trials, case, statistics.fmean(latencies) if latencies else 2.0)
+    oracle = oracle_on(case, statistics.fmean(latencies) if latencies else 2.0)
     result = CaseResult(case, action, [poller_exact(t) for t in trials], oracle)
     if plain:
         result.plain = [action_simulated(t, False, seed) for t in trials]
@@ -562,7 +541,7 @@ def run_all(args: argparse.Namespace, progress: Callable[[str], None]) -> list[C
             trials = [make_trial(case, 10_000 + rep, args.seed, args.history_runs) for rep in range(args.processes)]
             action = [done[case.name, rep, "action"] for rep in range(args.processes)]
             latencies = [m.latency for m in action if not math.isnan(m.latency)]
-            oracle = oracle_on(trials, case, statistics.fmean(latencies) if latencies else 2.0)
+            oracle = oracle_on(case, statistics.fmean(latencies) if latencies else 2.0)
             poller = [done[case.name, rep, "poller"] for rep in range(args.processes)]
             ordered.append(CaseResult(case, action, poller, oracle, how="processes"))
     return ordered

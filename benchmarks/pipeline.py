@@ -53,6 +53,9 @@ class _Quiet:
     def status_changed(self, result: StepResult, previous: str, waited: float) -> None:
         """Nothing to do."""
 
+    def waiting(self, result: StepResult, waited: float, next_read_in: float) -> None:
+        """Nothing to do."""
+
     def step_finished(self, result: StepResult) -> None:
         """Nothing to do."""
 

@@ -178,6 +178,22 @@ def test_a_history_with_two_modes_keeps_the_gap_between_them_empty() -> None:
     assert end.cdf(80.0) == pytest.approx(0.7, abs=0.02)
 
 
+def test_a_slow_mode_shown_by_one_run_is_a_mode_of_its_own() -> None:
+    rng = random.Random(6)
+    fast = [60.0 * math.exp(rng.gauss(0, 0.1)) for _ in range(9)]
+    assert [len(group) for group in modes([math.log(d) for d in [*fast, 150.0]])] == [9, 1]
+    end = EndTime(estimate(History((*fast, 150.0)), unseen=False))
+    assert end.cdf(120.0) - end.cdf(85.0) < 0.02  # no reads wasted between the modes
+    assert 1 - end.cdf(120.0) == pytest.approx(0.1, abs=0.03)
+
+
+def test_unimodal_histories_are_rarely_split() -> None:
+    rng = random.Random(7)
+    for spread in (0.05, 0.2, 0.5):  # CV 5 %, 20 %, 50 %
+        splits = sum(len(modes([rng.gauss(4.0, spread) for _ in range(10)])) == 2 for _ in range(400))
+        assert splits < 400 * 0.1
+
+
 def test_one_mode_is_not_split() -> None:
     rng = random.Random(5)
     assert len(modes([rng.gauss(4.0, 0.2) for _ in range(10)])) == 1
