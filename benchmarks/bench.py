@@ -538,7 +538,6 @@ def run_all(args: argparse.Namespace, progress: Callable[[str], None]) -> list[C
     ordered = [results[case.name] for case in ALL_CASES]
     for case in ALL_CASES:
         if case.name in PROCESS_CASES:
-            trials = [make_trial(case, 10_000 + rep, args.seed, args.history_runs) for rep in range(args.processes)]
             action = [done[case.name, rep, "action"] for rep in range(args.processes)]
             latencies = [m.latency for m in action if not math.isnan(m.latency)]
             oracle = oracle_on(case, statistics.fmean(latencies) if latencies else 2.0)

@@ -13,9 +13,9 @@ settings and the history decide the rest:
 The estimate, on log-durations (a run twice as long varies twice as much in seconds):
 
 * Modes: the completed runs form one group, or two when they split clearly (a project that
-  sometimes refreshes a big table; one run may show the slow mode); the failed runs (ERRORED, KILLED) another, with their
-  share and timing, so a project that fails early gets reads where it fails. Each group is a
-  lognormal around its mean, weighted by its runs.
+  sometimes refreshes a big table; a single run may show the slow mode); the failed runs
+  (ERRORED, KILLED) another, with their share and timing, so a project that fails early gets
+  reads where it fails. Each group is a lognormal around its mean, weighted by its runs.
 * Spread: pooled within the groups, with PRIOR_SPREAD as one more run's worth; where the next
   run falls is wider than where the group's mean lies (by 1 + 1/n), and has the tails of
   Student's t with as many degrees of freedom as the spread has (a mix of normals about
