@@ -119,7 +119,7 @@ def run_once(steps: list[dict[str, Any]], use_history: bool) -> dict[str, float]
         reads = sum(1 for entry in simulator.requests_log() if entry["method"] == "GET")
     if done.returncode != 0:
         raise SystemExit(f"the pipeline failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    outputs = json.loads(done.stdout[done.stdout.index("\n{") + 1 :])
+    outputs = json.loads(done.stdout)  # --output json: one document on stdout
     return {"elapsed": float(outputs["elapsed-seconds"]), "wall": wall, "reads": float(reads)}
 
 
