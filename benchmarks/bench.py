@@ -14,7 +14,7 @@ the same distribution (not the measured run's), seeded. Every run is PENDING 1 s
   simulator.
 * The oracle: the fewest status reads any fixed schedule can make knowing the TRUE
   distribution of the run's end (hex_action.oracle, the dynamic programme the planner also
-  uses, on a finer grid), at the action's own mean latency; applied to the same runs.
+  uses, on a finer grid), its expected reads at the action's own measured mean latency.
 
 Measured per case: status and list reads, mean and p90 detection latency (from the run's
 end at the simulator to the first status read that answered its final status), and the
