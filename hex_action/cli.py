@@ -20,6 +20,7 @@ from hex_action.clock import Clock, SystemClock
 from hex_action.errors import EXIT_FAILURE, EXIT_INPUT_ERROR, InputError
 from hex_action.input_help import DESCRIPTIONS
 from hex_action.present import FORMATS, Presenter, choose, default_format
+from hex_action.secrets import redact
 from hex_action.settings import DEFAULTS, ENV_FALLBACKS, Settings, api_token, load_settings, read_inputs
 from hex_action.signals import CancelSignal
 
@@ -90,9 +91,7 @@ class _Parser(argparse.ArgumentParser):
         if message.startswith(unknown):
             shown = [a.split("=", 1)[0] for a in message[len(unknown) :].split() if a.startswith("-")]
             message = unknown + (" ".join(shown) or "(values not shown)")
-        for secret in self.secrets:
-            message = message.replace(secret, "***")
-        super().error(message)
+        super().error(redact(message, self.secrets))
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):

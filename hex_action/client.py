@@ -35,6 +35,7 @@ from hex_action.clock import Clock
 from hex_action.errors import HexApiError, Interrupted
 from hex_action.hex_errors import HINTS, api_error, connection_error, redirect_error
 from hex_action.ratelimit import RateLimiter, run_start_limiter, status_read_limiter
+from hex_action.secrets import redact
 
 USER_AGENT = f"hex-action/{__version__}"
 #: (connect, read) seconds. A status read answers fast; a run start may take longer.
@@ -169,7 +170,7 @@ class HexClient:
 
     def redact(self, text: str) -> str:
         """`text` with the token replaced, for anything that may reach a log."""
-        return text.replace(self._token, "***") if self._token else text
+        return redact(text, (self._token,))
 
     def trigger_run(self, project_id: str, body: Mapping[str, Any], *, deadline: float | None = None) -> RunHandle:
         """Start a run of the project's published version (RunProject).

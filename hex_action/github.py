@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
+from hex_action.secrets import redact
+
 #: Output values made only of these characters are written as `name=value`; anything else
 #: (newlines, `<<`, `=` or untrusted text) uses the heredoc form with a random delimiter.
 _PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:/+ ")
@@ -80,9 +82,7 @@ class GitHub:
 
     def redact(self, text: str) -> str:
         """`text` with every registered secret replaced by `***`."""
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return redact(text, self._secrets)
 
     def add_secret(self, value: str) -> None:
         """Register a secret: masked by the runner from now on, and redacted by us everywhere."""

@@ -19,6 +19,7 @@ from hex_action.inputs import format_duration
 from hex_action.outcome import StepResult
 from hex_action.present import words
 from hex_action.present.model import Outcome
+from hex_action.secrets import redact
 from hex_action.settings import Settings
 from hex_action.status import HEX_TERMINAL, Status
 
@@ -31,8 +32,7 @@ class TextPresenter:
 
     def __init__(self, secrets: Sequence[str], *, debug: bool = False, stream: TextIO | None = None) -> None:
         self._stream = stream
-        # Longest first, so a token that contains another is replaced whole.
-        self._secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._secrets = tuple(secrets)
         self.debug_enabled = debug
         self.pipeline = False
         self._specs: dict[str, Any] = {}
@@ -128,9 +128,7 @@ class TextPresenter:
 
     def redact(self, text: str) -> str:
         """`text` with every token replaced by `***`."""
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return redact(text, self._secrets)
 
     @staticmethod
     def _write(stream: TextIO | None, text: str) -> bool:
