@@ -398,6 +398,10 @@ def _signal_during_trigger_retry_after(sim: SimClient, launch: Launcher) -> None
     sim.fault(method="POST", pathRegex="/runs$", status=429, retryAfter=30, count=1)
     process = launch(base_inputs(sim, project_id))
     sim.wait_for_kind("start")
+    # The simulator logs the start before its 429 reaches the action: a signal in between lands in
+    # the request, not the wait this case is about (and is answered by a lookup for a run Hex may
+    # have made, as "SIGINT during a slow trigger" shows). A second is well inside the 30 s wait.
+    time.sleep(1.0)
     process.send(signal.SIGINT)
     result = process.wait(timeout=10)
 
