@@ -420,6 +420,8 @@ class CaseResult:
     poller: list[Measure]
     oracle: list[Measure]
     plain: list[Measure] = field(default_factory=list)
+    #: The simulated trials, in the order of `action` (for the rows by what the history showed).
+    trials: list[Trial] = field(default_factory=list)
     #: Planning times in ms: the first plan (with the price's bisection), and a replan.
     plans: list[float] = field(default_factory=list)
     replans: list[float] = field(default_factory=list)
@@ -449,7 +451,7 @@ def simulated_case(case: Case, trials_per_case: int, seed: int, history_runs: in
     action = [action_simulated(t, True, seed) for t in trials]
     latencies = [m.latency for m in action if not math.isnan(m.latency)]
     oracle = oracle_on(case, statistics.fmean(latencies) if latencies else 2.0)
-    result = CaseResult(case, action, [poller_exact(t) for t in trials], oracle)
+    result = CaseResult(case, action, [poller_exact(t) for t in trials], oracle, trials=trials)
     if plain:
         result.plain = [action_simulated(t, False, seed) for t in trials]
     result.plans, result.replans = planning_times(trials)
@@ -600,6 +602,7 @@ def report(results: list[CaseResult], startup: Startup) -> list[str]:
                 f"| {_latency(r.plain):.2f} / {_latency(r.poller):.2f} s "
                 f"| {_p90(r.plain):.1f} / {_p90(r.poller):.1f} s |"
             )
+    lines += ["", *by_history(results)]
     lines += [
         "",
         "planning time (the planner alone on each trial's history; first plan with the price's bisection / a replan):",
@@ -636,6 +639,37 @@ def report(results: list[CaseResult], startup: Startup) -> list[str]:
             startup.ratio <= STARTUP_TARGET, f"start-up ≤ {STARTUP_TARGET:g}x `import requests`: {startup.ratio:.2f}x"
         )
     )
+    return lines
+
+
+def by_history(results: list[CaseResult]) -> list[str]:
+    """The failure mixes split by whether the run's history showed a failure: the planner reads early
+    only where one did, so the runs that fail after a history without one are seen late."""
+    lines = [
+        "The early-failure mixes by what the run's history showed (same runs as above):",
+        "",
+        "| case | history | runs | status reads: action / poller | mean latency: action / poller "
+        "| failing runs: count, mean latency |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        if r.case.family != "failures" or not r.trials:
+            continue
+        for shown in (True, False):
+            rows = [
+                (a, p, t)
+                for a, p, t in zip(r.action, r.poller, r.trials, strict=True)
+                if any(status != "COMPLETED" for _, status in t.history) == shown
+            ]
+            if not rows:
+                continue
+            action, poller = [a for a, _, _ in rows], [p for _, p, _ in rows]
+            failing = [a for a, _, t in rows if t.status != "COMPLETED"]
+            lines.append(
+                f"| {r.case.name} | {'a failure' if shown else 'no failure'} | {len(rows)} "
+                f"| {_status(action):.1f} / {_status(poller):.1f} | {_latency(action):.2f} / {_latency(poller):.2f} s "
+                f"| {len(failing)}, {_latency(failing):.1f} s |"
+            )
     return lines
 
 

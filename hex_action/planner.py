@@ -21,15 +21,14 @@ The estimate, on log-durations (a run twice as long varies twice as much in seco
   Student's t with as many degrees of freedom as the spread has (a mix of normals about
   sqrt(2) apart in width): ten runs rarely show a project's fastest or slowest, and a plan
   with thin tails would leave the runs beyond them unread for minutes.
-* Failures none of the runs had: half a run's worth (UNSEEN_FAILURES, the Krichevsky-Trofimov
-  estimate of a share never observed), spread on a log scale from the floor to the typical
-  run time, so a run that fails early is noticed within seconds to a minute or so even when
-  none has before.
+* Failures none of the runs had are not planned for: insuring against them with reads before
+  the expected end costs more than the whole margin to the fewest possible reads for a steady
+  project (the benchmark shows it), while a failure the history has shown is planned for
+  like any other end. An unexpected early end is noticed within the longest gap.
 
 The plan: the read times that minimise E[reads] + price * E[latency] on a time grid (the
 oracle's dynamic programme). The price of a second of latency is bisected once per run so
-that the runs the history shows meet TARGET_LATENCY (the unseen failures are a guess at
-their timing, and would otherwise set the price for all). Gaps are at least Hex's 2 s floor
+that the plan meets TARGET_LATENCY on the estimated distribution. Gaps are at least Hex's 2 s floor
 and at most the longest gap: `poll-interval`, or LONGEST_GAP if longer. The plan is made again,
 at the same price, when a read shows the run has moved on: from PENDING to RUNNING (Hex's
 elapsedTime then says when it started running, and durations count from there), or still
@@ -56,8 +55,6 @@ PRIOR_SPREAD = 0.1
 TWO_MODES = 5.0
 #: The widths of the normals that make Student's t, in its scale: a factor of about sqrt(2) apart.
 T_WIDTHS = (0.6, 0.85, 1.2, 1.7, 2.4, 3.4, 4.8)
-#: Failures the history has not shown, in runs' worth of belief (see `estimate`).
-UNSEEN_FAILURES = 0.5
 #: With history, the longest gap between reads (or `poll-interval`, if longer): a run that ends
 #: where its history says it should not is noticed within this.
 LONGEST_GAP = 300.0
@@ -135,9 +132,8 @@ def _chi2_cdf(x: float, dof: int) -> float:
     return min(1.0, total * math.exp(a * math.log(half) - half - math.lgamma(a)))
 
 
-def estimate(history: History, unseen: bool = True) -> tuple[LogNormal, ...]:
-    """The mixture of run durations (weights sum to 1) the history suggests (see the module
-    docstring); with `unseen`, failures it has not shown too."""
+def estimate(history: History) -> tuple[LogNormal, ...]:
+    """The mixture of run durations (weights sum to 1) the history suggests (see the module docstring)."""
     groups = modes([math.log(d) for d in history.completed])
     if history.failed:
         groups.append(sorted(math.log(d) for d in history.failed))
@@ -153,13 +149,6 @@ def estimate(history: History, unseen: bool = True) -> tuple[LogNormal, ...]:
         for share, width in zip(shares, T_WIDTHS, strict=True):
             if share > 1e-4:
                 components.append(LogNormal(share * len(group) / runs, statistics.fmean(group), scale * width))
-    if unseen and not history.failed and history.completed:
-        # Failures none of the history's runs had: half a run's worth (the Krichevsky-Trofimov
-        # estimate of a share never seen), spread from the floor to the typical run time.
-        low, high = math.log(FLOOR), statistics.median(math.log(d) for d in history.completed)
-        if high > low:
-            weight = UNSEEN_FAILURES / (runs + UNSEEN_FAILURES) / (1 - UNSEEN_FAILURES / (runs + UNSEEN_FAILURES))
-            components.append(LogNormal(weight, (low + high) / 2, (high - low) / 4))
     total = sum(c.weight for c in components)
     return tuple(LogNormal(c.weight / total, c.mu, c.sigma) for c in components)
 
@@ -176,8 +165,6 @@ class WaitPlan:
     longest_gap: float
     limit: float
     target: float = TARGET_LATENCY
-    #: The durations the price is set on (the target applies to them): those the history shows.
-    seen: tuple[LogNormal, ...] | None = None
     #: When the run started running, as far as the reads tell (assumed at first: at once).
     started: float = 0.0
     #: Whether `started` is known from Hex (a RUNNING read), not assumed.
@@ -233,15 +220,9 @@ class WaitPlan:
         limit = max(self.limit, elapsed + FLOOR)
         grid = make_grid(self.end_time(), elapsed, limit, PLANNING, self.longest_gap / 2)
         if self._price is None:
-            # The price that meets the target on the runs the history shows: the unseen ones are
-            # a guess at their timing, and would otherwise set the price for all.
-            if self.seen is not None and self.seen != self.durations:
-                seen = make_grid(EndTime(self.seen, self.started), elapsed, limit, PLANNING, self.longest_gap / 2)
-                self._price = plan_for_latency(seen, self.target, FLOOR, self.longest_gap).price
-            else:
-                plan = plan_for_latency(grid, self.target, FLOOR, self.longest_gap)
-                self._price = plan.price
-                return plan
+            plan = plan_for_latency(grid, self.target, FLOOR, self.longest_gap)
+            self._price = plan.price
+            return plan
         return best_plan(grid, self._price, FLOOR, self.longest_gap)
 
 
@@ -258,4 +239,4 @@ def _index_at_or_before(times: list[float], t: float) -> int:
 
 def plan_wait(history: History, poll_interval: float, limit: float) -> WaitPlan:
     """A wait plan for a run of a project with `history`, to end by `limit` s after the trigger."""
-    return WaitPlan(estimate(history), max(poll_interval, LONGEST_GAP), limit, seen=estimate(history, unseen=False))
+    return WaitPlan(estimate(history), max(poll_interval, LONGEST_GAP), limit)

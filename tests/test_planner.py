@@ -161,8 +161,8 @@ def test_the_recent_history_leaves_out_this_run_and_runs_in_flight() -> None:
 
 
 def test_one_run_of_history_is_spread_by_the_prior() -> None:
-    one = EndTime(estimate(History((60.0,)), unseen=False))
-    ten = EndTime(estimate(History((60.0,) * 10), unseen=False))
+    one = EndTime(estimate(History((60.0,))))
+    ten = EndTime(estimate(History((60.0,) * 10)))
     assert one.cdf(66.0) - one.cdf(54.0) < 0.9  # about ±10% and heavy tails: one run tells little
     assert ten.cdf(66.0) - ten.cdf(54.0) > 0.95  # ten identical runs tell much more
 
@@ -172,7 +172,7 @@ def test_a_history_with_two_modes_keeps_the_gap_between_them_empty() -> None:
     fast = [60.0 * math.exp(rng.gauss(0, 0.05)) for _ in range(7)]
     slow = [150.0 * math.exp(rng.gauss(0, 0.05)) for _ in range(3)]
     assert [len(group) for group in modes([math.log(d) for d in fast + slow])] == [7, 3]
-    end = EndTime(estimate(History(tuple(fast + slow)), unseen=False))
+    end = EndTime(estimate(History(tuple(fast + slow))))
     between = end.cdf(120.0) - end.cdf(80.0)
     assert between < 0.01
     assert end.cdf(80.0) == pytest.approx(0.7, abs=0.02)
@@ -182,7 +182,7 @@ def test_a_slow_mode_shown_by_one_run_is_a_mode_of_its_own() -> None:
     rng = random.Random(6)
     fast = [60.0 * math.exp(rng.gauss(0, 0.1)) for _ in range(9)]
     assert [len(group) for group in modes([math.log(d) for d in [*fast, 150.0]])] == [9, 1]
-    end = EndTime(estimate(History((*fast, 150.0)), unseen=False))
+    end = EndTime(estimate(History((*fast, 150.0))))
     assert end.cdf(120.0) - end.cdf(85.0) < 0.02  # no reads wasted between the modes
     assert 1 - end.cdf(120.0) == pytest.approx(0.1, abs=0.03)
 
@@ -207,10 +207,8 @@ def test_the_t_mix_is_a_distribution_with_heavier_tails_for_fewer_runs(dof: int)
     assert t_shares(dof)[-2:] > t_shares(dof + 10)[-2:]
 
 
-def test_a_history_without_failures_still_expects_a_few_early_ones() -> None:
-    history = History((600.0,) * 10)
-    assert 0.03 < EndTime(estimate(history)).cdf(300.0) < 0.5 / 10.5
-    assert EndTime(estimate(history, unseen=False)).cdf(300.0) < 1e-6
+def test_a_history_without_failures_expects_no_end_long_before_its_runs() -> None:
+    assert EndTime(estimate(History((600.0,) * 10))).cdf(300.0) < 1e-6
 
 
 def test_failures_carry_their_share_and_timing() -> None:
@@ -262,8 +260,7 @@ def test_a_steady_history_needs_few_reads_and_meets_the_target_on_its_own_runs()
     rng = random.Random(7)
     truth = EndTime((lognormal(600.0, 0.02),))
     history = History(tuple(600.0 * math.exp(rng.gauss(0, 0.02)) for _ in range(10)))
-    # Without the unseen failures, whose reads the truth here has no use for.
-    plan = WaitPlan(estimate(history, unseen=False), LONGEST_GAP, 3600.0)
+    plan = plan_wait(history, 15.0, 3600.0)
     reads, latency = expected_cost(truth, reads_of(plan, 3600.0))
     oracle = plan_for_latency(make_grid(truth, 0.0, 3600.0, EXACT), latency)
     assert latency <= 2.5
@@ -271,17 +268,15 @@ def test_a_steady_history_needs_few_reads_and_meets_the_target_on_its_own_runs()
     assert reads < 15  # a 5 s poller makes 120
 
 
-def test_without_failures_in_history_early_reads_are_few_and_growing_apart() -> None:
+def test_without_failures_in_history_the_longest_gap_bounds_an_unexpected_early_end() -> None:
     history = History((600.0, 610.0, 590.0, 605.0, 595.0, 598.0, 602.0, 607.0, 593.0, 601.0))
-    reads = reads_of(plan_wait(history, 15.0, 3600.0), 3600.0)
-    early = [t for t in reads if t < 500.0]
-    assert 3 <= len(early) <= 15, "a few reads for failures the history has not shown"
-    gaps = [b - a for a, b in pairwise(early)]
-    assert gaps[-1] > 4 * gaps[0]
-    # Without them, only the longest gap bounds the wait before the expected end.
-    first, second, *_ = reads_of(WaitPlan(estimate(history, unseen=False), LONGEST_GAP, 3600.0), 3600.0)
+    first, second, *_ = reads_of(plan_wait(history, 15.0, 3600.0), 3600.0)
+    # No reads for failures the history has not shown: a run that fails at once is seen at the
+    # first read, at most the longest gap after the trigger.
     assert LONGEST_GAP - 30.0 <= first <= LONGEST_GAP
     assert second > 450.0
+    # A longer poll-interval is the longest gap instead.
+    assert LONGEST_GAP < reads_of(plan_wait(history, 400.0, 3600.0), 3600.0)[0] <= 400.0
 
 
 def test_early_failure_reads_come_where_the_history_failed() -> None:
@@ -291,7 +286,7 @@ def test_early_failure_reads_come_where_the_history_failed() -> None:
     assert min(early) >= 30.0
     assert len([t for t in early if 36.0 <= t <= 50.0]) >= 4, "reads every few seconds where failures happened"
     assert len([t for t in reads if 200.0 <= t <= 450.0]) <= 2, "few between the failures and the completions"
-    without = WaitPlan(estimate(History((600.0, 610.0, 590.0, 605.0)), unseen=False), LONGEST_GAP, 3600.0)
+    without = WaitPlan(estimate(History((600.0, 610.0, 590.0, 605.0))), LONGEST_GAP, 3600.0)
     assert not [t for t in reads_of(without, 3600.0) if t < 100.0]
 
 
