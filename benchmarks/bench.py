@@ -625,6 +625,8 @@ def report(results: list[CaseResult], startup: Startup) -> list[str]:
     for scale, _ in DURATIONS:
         plans = [t for r in results if r.case.scale == scale for t in r.plans]
         replans = [t for r in results if r.case.scale == scale for t in r.replans]
+        if not plans or not replans:
+            continue
         lines.append(
             f"- {scale}: median {statistics.median(plans):.0f} ms, max {max(plans):.0f} ms / "
             f"median {statistics.median(replans):.0f} ms, max {max(replans):.0f} ms"

@@ -1,0 +1,65 @@
+"""The benchmark's own parts, on a few simulated runs: `make bench` takes minutes, these seconds."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+import bench
+
+from hex_action.oracle import EXACT, make_grid, plan_for_latency
+
+
+def case_named(name: str) -> bench.Case:
+    [case] = [c for c in bench.ALL_CASES if c.name == name]
+    return case
+
+
+@pytest.mark.parametrize("latency", [1.5, 2.0, 3.5])
+def test_the_oracle_meets_the_latency_it_is_asked_for_and_no_plan_there_reads_less(latency: float) -> None:
+    case = case_named("10 min, lognormal CV 20%")
+    [oracle] = bench.oracle_on(case, latency)
+    assert oracle.latency == pytest.approx(latency, rel=1e-3)
+    # Any single schedule at or under that latency reads at least as much (the mix is on the hull).
+    plan = plan_for_latency(make_grid(case.truth(), 0.0, 3600.0, EXACT), latency * 0.98)
+    assert plan.latency <= latency
+    assert oracle.status_reads <= plan.reads + 1e-6
+
+
+def test_a_simulated_case_counts_what_the_simulator_saw_and_splits_the_mix_by_history() -> None:
+    case = case_named("1 min, 10% fail at 0.1 D")
+    result = bench.simulated_case(case, 12, seed=3, history_runs=10, plain=False)
+    assert all(m.error is None for m in result.action), [m.error for m in result.action]
+    assert all(m.status_reads >= 1 and m.list_reads == 1 and not math.isnan(m.latency) for m in result.action)
+    # The poller's reads follow from each run's end: the first multiple of 5 s at or after it.
+    for poller, trial in zip(result.poller, result.trials, strict=True):
+        assert poller.status_reads * bench.POLL_GAP >= trial.end > (poller.status_reads - 1) * bench.POLL_GAP
+
+    rows = [line for line in bench.by_history([result]) if line.startswith(f"| {case.name} |")]
+    shown = sum(any(s != "COMPLETED" for _, s in t.history) for t in result.trials)
+    counts = {line.split(" | ")[1]: int(line.split(" | ")[2]) for line in rows}
+    assert counts.get("a failure", 0) == shown
+    assert counts.get("no failure", 0) == len(result.trials) - shown
+
+
+def test_the_report_judges_simulated_cases_on_targets_and_process_rows_on_agreement() -> None:
+    case = case_named("1 min, lognormal CV 5%")
+    simulated = bench.simulated_case(case, 4, seed=1, history_runs=10, plain=False)
+    agreeing = bench.CaseResult(
+        case,
+        action=[bench.Measure(status_reads=3, list_reads=1, latency=1.9)],
+        poller=[bench.Measure(status_reads=12, latency=2.5)],
+        oracle=simulated.oracle,
+        how="processes",
+        simulated=[bench.Measure(status_reads=3, list_reads=1, latency=1.7)],
+    )
+    apart = bench.CaseResult(**{**agreeing.__dict__, "simulated": [bench.Measure(status_reads=5, latency=1.7)]})
+    lines = bench.report([simulated, agreeing, apart], bench.Startup([0.3], [0.25]))
+    verdicts = [line for line in lines if line.startswith("- ")]
+    assert sum(case.name in line and "processes" not in line for line in verdicts) == 1  # one target verdict
+    assert [line.split()[1] for line in verdicts if "processes" in line] == ["PASS", "**MISS**"]
