@@ -73,8 +73,8 @@ SIM_BASE = "https://hex.sim"
 LATENCY_TARGET = 2.5
 READ_TARGETS = {"lognormal": 1.3, "bimodal": 1.5, "failures": 1.5}
 STARTUP_TARGET = 1.3
-#: Real processes and the simulated clock agree on a run's mean latency within this (timers, HTTP).
-FIDELITY_LATENCY = 0.5
+#: A real process's status reads come at most this much later than the simulated clock's (HTTP, timers).
+FIDELITY_OFFSET = 0.25
 
 
 # -- the distributions --------------------------------------------------------------------------
@@ -185,6 +185,8 @@ class Measure:
     throttled: int = 0
     latency: float = math.nan
     error: str | None = None
+    #: When the status reads were made, in seconds after the trigger reached the simulator.
+    reads_at: tuple[float, ...] = ()
 
 
 def measure(sim: HexSimulator, status: str) -> Measure:
@@ -202,6 +204,8 @@ def measure(sim: HexSimulator, status: str) -> Measure:
         list_reads=sum(1 for e in gets if e["path"].rstrip("/") == list_path),
         throttled=sum(1 for e in gets if e["status"] == 429),
     )
+    triggered = next((e["time"] for e in sim.requests_log() if e["method"] == "POST"), math.nan)
+    result.reads_at = tuple(e["time"] - triggered for e in reads)
     ended = run["endedAt"]
     seen = [e["time"] for e in reads if e["status"] == 200 and ended is not None and e["time"] >= ended]
     if run["status"] != status or not seen:
@@ -659,13 +663,16 @@ def report(results: list[CaseResult], startup: Startup) -> list[str]:
             continue
         real, simulated = r.action, r.simulated
         same_reads = abs(_status(real) - _status(simulated)) <= max(0.5, 0.05 * _status(simulated))
-        same_latency = abs(_latency(real) - _latency(simulated)) <= FIDELITY_LATENCY
+        offsets = read_offsets(real, simulated, [t.end for t in r.trials])
+        late = statistics.median(offsets) if offsets else math.nan
         lines.append(
             _verdict(
-                same_reads and same_latency,
+                same_reads and late <= FIDELITY_OFFSET,
                 f"{_row_name(r)}: status reads {_status(real):.1f} real / {_status(simulated):.1f} simulated "
-                f"(within 5 %), mean latency {_latency(real):.2f} / {_latency(simulated):.2f} s "
-                f"(within {FIDELITY_LATENCY:g} s: a process's timers and the HTTP round trips)",
+                f"(within 5 %); the real reads come {late:.2f} s after the simulated ones, median of "
+                f"{len(offsets)} (≤ {FIDELITY_OFFSET:g} s: HTTP round trips and timers); mean latency "
+                f"{_latency(real):.2f} / {_latency(simulated):.2f} s (a read that lands just after an end in one and "
+                "just before it in the other moves ten runs' mean by a second)",
             )
         )
     lines.append(
@@ -705,6 +712,16 @@ def by_history(results: list[CaseResult]) -> list[str]:
                 f"| {len(failing)}, {_latency(failing):.1f} s |"
             )
     return lines
+
+
+def read_offsets(real: list[Measure], simulated: list[Measure], ends: list[float]) -> list[float]:
+    """How much later each real status read came than the same read on the simulated clock: the reads
+    both made before the run ended (the plan's own; after the end the two may differ by a read)."""
+    offsets = []
+    for one, other, end in zip(real, simulated, ends, strict=True):
+        before = [(a, b) for a, b in zip(one.reads_at, other.reads_at, strict=False) if a < end and b < end]
+        offsets += [a - b for a, b in before]
+    return offsets
 
 
 def _verdict(ok: bool, text: str) -> str:

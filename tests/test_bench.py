@@ -48,18 +48,24 @@ def test_a_simulated_case_counts_what_the_simulator_saw_and_splits_the_mix_by_hi
 
 
 def test_the_report_judges_simulated_cases_on_targets_and_process_rows_on_agreement() -> None:
+    # Process rows are judged by how closely their reads follow the simulated clock's on the same runs.
     case = case_named("1 min, lognormal CV 5%")
     simulated = bench.simulated_case(case, 4, seed=1, history_runs=10, plain=False)
+    trials = simulated.trials[:1]
     agreeing = bench.CaseResult(
         case,
-        action=[bench.Measure(status_reads=3, list_reads=1, latency=1.9)],
+        action=[bench.Measure(status_reads=3, list_reads=1, latency=1.9, reads_at=(2.1, 40.1, 50.2))],
         poller=[bench.Measure(status_reads=12, latency=2.5)],
         oracle=simulated.oracle,
+        trials=trials,
         how="processes",
-        simulated=[bench.Measure(status_reads=3, list_reads=1, latency=1.7)],
+        simulated=[bench.Measure(status_reads=3, list_reads=1, latency=1.7, reads_at=(2.0, 40.0, 50.0))],
     )
-    apart = bench.CaseResult(**{**agreeing.__dict__, "simulated": [bench.Measure(status_reads=5, latency=1.7)]})
-    lines = bench.report([simulated, agreeing, apart], bench.Startup([0.3], [0.25]))
+    # The same reads, but each a second late: not what the simulated rows stand for.
+    late = bench.CaseResult(
+        **{**agreeing.__dict__, "action": [bench.Measure(status_reads=3, latency=1.7, reads_at=(3.0, 41.0, 51.0))]}
+    )
+    lines = bench.report([simulated, agreeing, late], bench.Startup([0.3], [0.25]))
     verdicts = [line for line in lines if line.startswith("- ")]
     assert sum(case.name in line and "processes" not in line for line in verdicts) == 1  # one target verdict
     assert [line.split()[1] for line in verdicts if "processes" in line] == ["PASS", "**MISS**"]
