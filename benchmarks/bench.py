@@ -432,7 +432,7 @@ class CaseResult:
     plans: list[float] = field(default_factory=list)
     replans: list[float] = field(default_factory=list)
     how: str = "simulated"
-    #: For the process rows: the same trials on the simulated clock, which the targets are judged on.
+    #: For the process rows: the same trials on the simulated clock, which the real processes must agree with.
     simulated: list[Measure] = field(default_factory=list)
 
 
