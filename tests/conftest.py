@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from e2e_support import SimClient
 
 from hex_action.simulator import HexSimulator, SimServer, serve
 
@@ -42,3 +43,19 @@ def sim_server() -> Iterator[SimServer]:
     """A real HTTP simulator on 127.0.0.1 (real clock); has ``.url``, ``.sim`` and ``.token``."""
     with serve(HexSimulator(SIM_TOKEN)) as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def module_sim_server(request: pytest.FixtureRequest) -> Iterator[SimServer]:
+    """One HTTP simulator per test module (real clock, Hex's limits on) accepting the module's TOKEN:
+    stopping a server takes up to half a second, so a module's tests share it and reset it instead."""
+    with serve(HexSimulator(request.module.TOKEN)) as server:
+        yield server
+
+
+@pytest.fixture
+def http_sim(module_sim_server: SimServer) -> SimClient:
+    """The module's simulator, reset (no runs, faults, projects, log or rate-limit counts), via its admin API."""
+    client = SimClient(module_sim_server.url, module_sim_server.token)
+    client.reset()
+    return client

@@ -24,8 +24,6 @@ from typing import Any
 import pytest
 from e2e_support import ActionProcess, ActionResult, SimClient, kinds, start_action
 
-from hex_action.simulator import HexSimulator, serve
-
 pytestmark = pytest.mark.e2e
 
 #: Distinctive, so that any piece of it is found by a plain substring search.
@@ -38,18 +36,10 @@ WORKFLOW_COMMAND = re.compile(r"^\s*::|##\[", re.MULTILINE)
 Launcher = Callable[..., ActionProcess]
 
 
-@pytest.fixture(scope="module")
-def sim_url() -> Iterator[str]:
-    """One simulator for the module (real clock), reset per test."""
-    with serve(HexSimulator(TOKEN)) as server:
-        yield server.url
-
-
 @pytest.fixture
-def sim(sim_url: str) -> SimClient:
-    client = SimClient(sim_url, TOKEN)
-    client.reset()
-    return client
+def sim(http_sim: SimClient) -> SimClient:
+    """This module's simulator, reset, accepting TOKEN (conftest's `http_sim`)."""
+    return http_sim
 
 
 @pytest.fixture

@@ -47,20 +47,10 @@ TOKEN = "hxtk-E2E-7f3a9c1d5b2e4a6f8091-SECRET"
 CANCEL_BUDGET = 2.0
 
 
-@pytest.fixture(scope="module")
-def sim_url() -> Iterator[str]:
-    """One HTTP simulator for the module (real clock, Hex's rate limits on): stopping a server
-    takes up to half a second, so the tests share it and reset it instead."""
-    with serve(HexSimulator(TOKEN)) as server:
-        yield server.url
-
-
 @pytest.fixture
-def sim(sim_url: str) -> SimClient:
-    """The simulator, reset (no runs, faults, projects, log or rate-limit counts), via its admin API."""
-    client = SimClient(sim_url, TOKEN)
-    client.reset()
-    return client
+def sim(http_sim: SimClient) -> SimClient:
+    """This module's simulator, reset, accepting TOKEN (conftest's `http_sim`)."""
+    return http_sim
 
 
 Launcher = Callable[..., ActionProcess]
