@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -326,3 +328,9 @@ def test_a_bug_while_reading_inputs_is_reported_with_outputs(
     assert "::error title=hex-action failed::Unexpected error in hex-action while reading the inputs: TypeError" in out
     assert read_output_file(output) == {"status": "NOT_STARTED", "results": "[]"}
     assert len(no_http.calls) == 0
+
+
+def test_the_cli_module_loads_without_requests() -> None:
+    # `--help` and input errors answer before any request: they should not pay for importing requests.
+    code = "import sys, hex_action.cli; sys.exit('requests' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

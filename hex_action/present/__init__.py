@@ -17,13 +17,15 @@ The CLI chooses one (`choose`), once; nothing else knows which one listens.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from hex_action.client import RetryWait, RunState
 from hex_action.errors import InputError
 from hex_action.outcome import Observer, StepResult
 from hex_action.present.model import Outcome
 from hex_action.settings import Settings
+
+if TYPE_CHECKING:  # annotations only: the client imports requests, which `--help` and input errors need not
+    from hex_action.client import RetryWait, RunState
 
 __all__ = ["FORMATS", "Outcome", "Presenter", "choose", "default_format"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from hex_action.client import RetryWait, RunState
 from hex_action.errors import EXIT_FAILURE, InputError
 from hex_action.github import GitHub
 from hex_action.inputs import format_duration
@@ -22,6 +22,9 @@ from hex_action.report import Reporter
 from hex_action.settings import Settings
 from hex_action.status import SUCCESS, Status
 from hex_action.summary import summary_markdown
+
+if TYPE_CHECKING:  # annotations only: the client imports requests, which `--help` and input errors need not
+    from hex_action.client import RetryWait, RunState
 
 
 class GitHubPresenter(Reporter):

@@ -11,9 +11,8 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from hex_action.client import RetryWait, RunState
 from hex_action.errors import EXIT_FAILURE, InputError
 from hex_action.inputs import format_duration
 from hex_action.outcome import StepResult
@@ -22,6 +21,9 @@ from hex_action.present.model import Outcome
 from hex_action.secrets import redact
 from hex_action.settings import Settings
 from hex_action.status import HEX_TERMINAL, Status
+
+if TYPE_CHECKING:  # annotations only: the client imports requests, which `--help` and input errors need not
+    from hex_action.client import RetryWait, RunState
 
 #: The action's outputs, in action.yml's order: the keys of the JSON document.
 OUTPUT_NAMES = ("run-id", "run-url", "status", "elapsed-seconds", "trace-id", "project-version", "results")

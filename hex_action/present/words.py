@@ -7,15 +7,18 @@ action only when Hex gives none), and *waited* is the time this command spent.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from hex_action.client import RetryWait
 from hex_action.inputs import format_duration
 from hex_action.outcome import StepResult
 from hex_action.present.model import Outcome
 from hex_action.settings import Settings
 from hex_action.status import SUCCESS, Status
 from hex_action.steps import StepSpec
+
+if TYPE_CHECKING:  # annotations only: the client imports requests, which `--help` and input errors need not
+    from hex_action.client import RetryWait
 
 #: The shortest silence before a heartbeat line; later ones wait a quarter of the time waited,
 #: so an hour-long wait adds about twenty lines to a log, and the latest line is never older
