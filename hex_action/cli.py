@@ -13,7 +13,7 @@ import signal
 import sys
 import textwrap
 from collections.abc import Mapping, Sequence
-from typing import NoReturn
+from typing import NoReturn, cast
 
 from hex_action import __version__
 from hex_action.clock import Clock, SystemClock
@@ -23,6 +23,9 @@ from hex_action.present import FORMATS, Presenter, choose, default_format
 from hex_action.secrets import redact
 from hex_action.settings import DEFAULTS, ENV_FALLBACKS, Settings, api_token, load_settings, read_inputs
 from hex_action.signals import CancelSignal
+
+#: How many recent runs `runs` lists unless told otherwise.
+RUNS_LIMIT = 10
 
 #: What each input's flag takes, shown in --help.
 METAVARS = {
@@ -126,7 +129,11 @@ def build_parser(command: str = "run") -> argparse.ArgumentParser:
         )
     if command == "runs":
         parser.add_argument(
-            "--limit", type=int, default=10, metavar="N", help="how many runs, newest first (default 10)"
+            "--limit",
+            type=int,
+            default=RUNS_LIMIT,
+            metavar="N",
+            help=f"how many runs, newest first (default {RUNS_LIMIT})",
         )
     parser.add_argument(
         "--output",
@@ -206,7 +213,7 @@ def _dispatch(
         return commands.read_status(settings, presenter, cancel, clock).exit_code
     if command == "cancel":
         return commands.cancel_run(settings, presenter, cancel, clock).exit_code
-    return commands.list_runs(settings, presenter, cancel, clock, limit=int(str(extra.get("limit") or 10)))
+    return commands.list_runs(settings, presenter, cancel, clock, limit=cast(int, extra["limit"]) or RUNS_LIMIT)
 
 
 def _tokens_in_sight(argv: Sequence[str], environ: Mapping[str, str]) -> list[str]:

@@ -20,21 +20,13 @@ from hex_action.clock import Clock
 from hex_action.errors import EXIT_FAILURE, EXIT_OK, HexApiError, Interrupted
 from hex_action.outcome import StepResult
 from hex_action.present import Outcome, Presenter
+from hex_action.run import client_for
 from hex_action.settings import Settings
 from hex_action.signals import CancelSignal
 from hex_action.status import Status, is_terminal
 
 #: How long one read (with its retries) may take before `status` gives up.
 READ_WITHIN = 60.0
-#: How many recent runs `runs` lists unless told otherwise.
-RUNS_LIMIT = 10
-
-
-def client_for(settings: Settings, clock: Clock, cancel: CancelSignal, presenter: Presenter) -> HexClient:
-    """The Hex client, telling the presenter when a retry waits."""
-    client = HexClient(settings.api_base_url, settings.api_token, clock, wake=cancel.event)
-    client.on_retry = presenter.retrying
-    return client
 
 
 def read_status(settings: Settings, presenter: Presenter, cancel: CancelSignal, clock: Clock) -> Outcome:

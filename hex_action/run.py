@@ -18,12 +18,18 @@ from hex_action.signals import CancelSignal
 from hex_action.status import SUCCESS, Status
 
 
+def client_for(settings: Settings, clock: Clock, cancel: CancelSignal, presenter: Presenter) -> HexClient:
+    """The Hex client, woken by a cancel, telling the presenter when a retry waits."""
+    client = HexClient(settings.api_base_url, settings.api_token, clock, wake=cancel.event)
+    client.on_retry = presenter.retrying
+    return client
+
+
 def execute(
     settings: Settings, presenter: Presenter, cancel: CancelSignal, clock: Clock, *, command: str = "run"
 ) -> Outcome:
     """Run every step, show the outcome, and return it (its `exit_code` is the process's)."""
-    client = HexClient(settings.api_base_url, settings.api_token, clock, wake=cancel.event)
-    client.on_retry = presenter.retrying
+    client = client_for(settings, clock, cancel, presenter)
     engine = Engine(settings, client, clock, cancel, presenter)
     presenter.begin(settings, list(engine.results.values()))
 
@@ -53,7 +59,6 @@ def execute(
         problem=problem,
         trace_id=client.last_trace_id or _latest_trace(results),
         started_only=started_only,
-        specs=settings.steps,
         summary=settings.summary,
     )
     return dataclasses.replace(outcome, exit_code=presenter.finish(outcome))

@@ -171,9 +171,7 @@ def test_json_for_invalid_input_and_a_pipeline() -> None:
         environ={},
     )
     steps = [StepResult(name=s.name, project_id=s.project_id, status="COMPLETED") for s in settings.steps]
-    document = outputs_document(
-        Outcome("run", steps, "COMPLETED", 12.5, 0, pipeline=True, specs=settings.steps).outputs()
-    )
+    document = outputs_document(Outcome("run", steps, "COMPLETED", 12.5, 0, pipeline=True).outputs())
     assert document["elapsed-seconds"] == 12.5
     assert [r["name"] for r in document["results"]] == ["a", "b"]
 

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from hex_action.errors import EXIT_FAILURE, InputError
 from hex_action.github import GitHub
-from hex_action.inputs import format_duration
 from hex_action.outcome import StepResult
 from hex_action.present import words
 from hex_action.present.model import Outcome
@@ -79,11 +78,11 @@ class GitHubPresenter(Reporter):
         if outcome.problem:
             self.github.annotate("error", outcome.problem, title="hex-action failed")
             return
-        if outcome.status in SUCCESS or outcome.started_only or not words.failures(outcome):
+        failed = words.failures(outcome)
+        if outcome.status in SUCCESS or outcome.started_only or not failed:
             self.github.line(words.verdict(outcome))
             return
         level = "error" if outcome.exit_code else "warning"
-        failed = words.failures(outcome)
         for result in failed[:10] if outcome.pipeline else failed[:1]:
             if outcome.pipeline:
                 label = f"step '{result.name}'" + (f" ({result.project_name})" if result.project_name else "") + " "
@@ -96,8 +95,9 @@ class GitHubPresenter(Reporter):
         if error:
             self.github.annotate("error", error, title="hex-action runs")
         for run in runs:
-            took = format_duration(run.elapsed_ms / 1000) if run.elapsed_ms is not None else "-"
-            self.github.line(f"{run.run_id} {run.status or '?'} {took} {run.start_time or '-'} {run.run_url or ''}")
+            self.github.line(
+                f"{run.run_id} {run.status or '?'} {words.run_took(run)} {run.start_time or '-'} {run.run_url or ''}"
+            )
         self.github.set_output("results", json.dumps([run_document(r) for r in runs], separators=(",", ":")))
 
     def input_error(self, error: InputError) -> None:

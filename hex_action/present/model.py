@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from hex_action.outcome import StepResult, results_json
-from hex_action.steps import StepSpec
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,6 @@ class Outcome:
     trace_id: str | None = None
     #: `wait: false`: every run was started and left running, as asked.
     started_only: bool = False
-    specs: Sequence[StepSpec] = field(default_factory=tuple)
     #: Whether the job summary is wanted (the `summary` input).
     summary: bool = True
 

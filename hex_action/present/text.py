@@ -93,13 +93,14 @@ class TextPresenter:
         if outcome.problem:
             self.say(f"error: {outcome.problem}")
         line = words.verdict(outcome)
+        failed = words.failures(outcome)
         only = outcome.results[0] if outcome.results and not outcome.pipeline else None
-        if only is not None and only.run_url and outcome.status != Status.DRY_RUN and not words.failures(outcome):
+        if only is not None and only.run_url and outcome.status != Status.DRY_RUN and not failed:
             line += f": {only.run_url}"
         self.say(line)
         if not outcome.pipeline:  # a pipeline's steps said theirs as they finished
             level = "error" if outcome.exit_code else "note"
-            for result in words.failures(outcome):
+            for result in failed:
                 self.say(f"{level}: {result.message}")
         return outcome.exit_code
 
@@ -110,7 +111,7 @@ class TextPresenter:
         elif not runs:
             self.say(f"No API-triggered runs of project {project_id} found.")
         for run in runs:
-            took = format_duration(run.elapsed_ms / 1000) if run.elapsed_ms is not None else "-"
+            took = words.run_took(run)
             self.say(f"{run.run_id}  {run.status or '?':<25}  {took:>8}  {run.start_time or '-'}  {run.run_url or ''}")
 
     def input_error(self, error: InputError) -> None:

@@ -18,7 +18,7 @@ from hex_action.status import SUCCESS, Status
 from hex_action.steps import StepSpec
 
 if TYPE_CHECKING:  # annotations only: the client imports requests, which `--help` and input errors need not
-    from hex_action.client import RetryWait
+    from hex_action.client import RetryWait, RunState
 
 #: The shortest silence before a heartbeat line; later ones wait a quarter of the time waited,
 #: so an hour-long wait adds about twenty lines to a log, and the latest line is never older
@@ -133,3 +133,8 @@ class Heartbeats:
             return False
         self._last[name] = waited
         return True
+
+
+def run_took(run: RunState) -> str:
+    """How long a listed run ran, or "-" when Hex does not say."""
+    return format_duration(run.elapsed_ms / 1000) if run.elapsed_ms is not None else "-"
