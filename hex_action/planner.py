@@ -69,11 +69,6 @@ class History:
     completed: tuple[float, ...]
     failed: tuple[float, ...] = ()
 
-    @property
-    def runs(self) -> int:
-        """How many runs the history holds."""
-        return len(self.completed) + len(self.failed)
-
 
 def history_of(durations: Sequence[tuple[str, float | None]]) -> History | None:
     """A History from (status, duration) pairs of ended runs; None when none is usable."""
