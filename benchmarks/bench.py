@@ -197,14 +197,15 @@ def measure(sim: HexSimulator, status: str) -> Measure:
     run = runs[0]
     run_path = f"/api/v1/projects/{PROJECT}/runs/{run['runId']}"
     list_path = f"/api/v1/projects/{PROJECT}/runs"
-    gets = [e for e in sim.requests_log() if e["method"] == "GET"]
+    log = sim.requests_log()
+    gets = [e for e in log if e["method"] == "GET"]
     reads = [e for e in gets if e["path"].rstrip("/") == run_path]
     result = Measure(
         status_reads=len(reads),
         list_reads=sum(1 for e in gets if e["path"].rstrip("/") == list_path),
         throttled=sum(1 for e in gets if e["status"] == 429),
     )
-    triggered = next((e["time"] for e in sim.requests_log() if e["method"] == "POST"), math.nan)
+    triggered = next((e["time"] for e in log if e["method"] == "POST"), math.nan)
     result.reads_at = tuple(e["time"] - triggered for e in reads)
     ended = run["endedAt"]
     seen = [e["time"] for e in reads if e["status"] == 200 and ended is not None and e["time"] >= ended]
@@ -287,7 +288,9 @@ def poller_thread(trial: Trial) -> Measure:
 # -- the action ----------------------------------------------------------------------------------
 
 
-class _QuietObserver:
+class QuietObserver:
+    """An engine observer that keeps nothing (the benchmarks measure at the simulator)."""
+
     def run_started(self, result: StepResult) -> None:
         pass
 
@@ -325,7 +328,7 @@ def action_simulated(trial: Trial, use_history: bool, seed: int) -> Measure:
     session = simulated_session(sim, SIM_BASE)
     session.trust_env = False  # no proxy look-ups in the environment per request: a third of the time here
     client = HexClient(settings.api_base_url, settings.api_token, clock, session=session, rng=rng)
-    engine = Engine(settings, client, clock, CancelSignal(), _QuietObserver(), rng=rng)
+    engine = Engine(settings, client, clock, CancelSignal(), QuietObserver(), rng=rng)
     [result] = engine.run()
     found = measure(sim, trial.status)
     if found.error is None and result.status != trial.status:
@@ -527,6 +530,7 @@ def run_all(args: argparse.Namespace, progress: Callable[[str], None]) -> list[C
     """Every case on the simulated clock in worker processes, while the short ones also run in real time."""
     simulated: list[Future[CaseResult]] = []
     real: dict[tuple[str, int, str], Future[Measure]] = {}
+    process_trials: dict[str, list[Trial]] = {}
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forking of this one's threads
     with ProcessPoolExecutor(max_workers=args.workers, mp_context=context) as workers:
         for case in sorted(ALL_CASES, key=lambda c: -c.nominal):  # the long ones first
@@ -536,8 +540,10 @@ def run_all(args: argparse.Namespace, progress: Callable[[str], None]) -> list[C
             for case in ALL_CASES:
                 if case.name not in PROCESS_CASES:
                     continue
-                for rep in range(args.processes):
-                    trial = make_trial(case, 10_000 + rep, args.seed, args.history_runs)
+                process_trials[case.name] = [
+                    make_trial(case, 10_000 + rep, args.seed, args.history_runs) for rep in range(args.processes)
+                ]
+                for rep, trial in enumerate(process_trials[case.name]):
                     real[case.name, rep, "poller"] = pool.submit(poller_thread, trial)
                     real[case.name, rep, "action"] = pool.submit(action_process, trial)
                     time.sleep(0.2)  # stagger the interpreters' start-up on small machines
@@ -552,7 +558,7 @@ def run_all(args: argparse.Namespace, progress: Callable[[str], None]) -> list[C
             latencies = [m.latency for m in action if not math.isnan(m.latency)]
             oracle = oracle_on(case, statistics.fmean(latencies) if latencies else 2.0)
             poller = [done[case.name, rep, "poller"] for rep in range(args.processes)]
-            trials = [make_trial(case, 10_000 + rep, args.seed, args.history_runs) for rep in range(args.processes)]
+            trials = process_trials[case.name]
             ordered.append(
                 CaseResult(
                     case,

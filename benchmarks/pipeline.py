@@ -25,9 +25,11 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import QuietObserver  # noqa: E402 - benchmarks/, beside this script
+
 from hex_action.client import HexClient  # noqa: E402
 from hex_action.clock import FakeClock  # noqa: E402
-from hex_action.engine import Engine, StepResult  # noqa: E402
+from hex_action.engine import Engine  # noqa: E402
 from hex_action.settings import load_settings  # noqa: E402
 from hex_action.signals import CancelSignal  # noqa: E402
 from hex_action.sim_transport import simulated_session  # noqa: E402
@@ -42,28 +44,6 @@ RUNNING = {"extract": 318.0, "transform-orders": 462.0, "transform-customers": 6
 RUNNING_SHORT = {"extract": 5.3, "transform-orders": 7.7, "transform-customers": 11.4, "report": 3.6}
 PENDING = 1.0
 HEX = "https://hex.sim"
-
-
-class _Quiet:
-    """An engine observer that keeps nothing."""
-
-    def run_started(self, result: StepResult) -> None:
-        """Nothing to do."""
-
-    def status_changed(self, result: StepResult, previous: str, waited: float) -> None:
-        """Nothing to do."""
-
-    def waiting(self, result: StepResult, waited: float, next_read_in: float) -> None:
-        """Nothing to do."""
-
-    def step_finished(self, result: StepResult) -> None:
-        """Nothing to do."""
-
-    def warning(self, text: str) -> None:
-        """Nothing to do."""
-
-    def debug(self, text: str) -> None:
-        """Nothing to do."""
 
 
 def _configure(simulator: HexSimulator, steps: list[dict[str, Any]], running: dict[str, float]) -> None:
@@ -85,7 +65,7 @@ def run_simulated(steps: list[dict[str, Any]], use_history: bool) -> dict[str, f
     settings = load_settings({**inputs, "use-run-history": str(use_history).lower(), "timeout": "2h"}, {})
     client = HexClient(settings.api_base_url, TOKEN, clock, session=simulated_session(simulator, HEX))
     began = clock.now()
-    results = Engine(settings, client, clock, CancelSignal(), _Quiet(), random.Random(1)).run()
+    results = Engine(settings, client, clock, CancelSignal(), QuietObserver(), random.Random(1)).run()
     if any(r.status != "COMPLETED" for r in results):
         raise SystemExit(f"the pipeline failed: {[(r.name, r.status) for r in results]}")
     reads = sum(1 for entry in simulator.requests_log() if entry["method"] == "GET")
