@@ -46,6 +46,18 @@ def last_look(client: HexClient, clock: Clock, run: RunToCancel) -> RunState | N
         return None
 
 
+def ended_instead(client: HexClient, clock: Clock, run: RunToCancel, refusal: HexApiError) -> RunState | None:
+    """The run's end, when a refused cancel was Hex saying the run had already ended.
+
+    Hex answers a cancel of an ended run with a 4xx; one last status read tells whether that
+    was it (a 5xx or a network error says nothing about the run, so no read is spent then).
+    """
+    if not refusal.status_code or refusal.status_code >= 500:
+        return None
+    state = last_look(client, clock, run)
+    return state if state is not None and is_terminal(state.status) else None
+
+
 def cancel_many(client: HexClient, clock: Clock, runs: Sequence[RunToCancel]) -> list[tuple[str, RunState | None]]:
     """Cancel runs at Hex, all at once; per run a note on how that went, and its end if it had ended."""
 
@@ -60,9 +72,8 @@ def cancel_many(client: HexClient, clock: Clock, runs: Sequence[RunToCancel]) ->
                 if run.fresh and exc.status_code in LAG_STATUSES and clock.now() + LAG_RETRY_EVERY <= give_up_at:
                     clock.sleep(LAG_RETRY_EVERY)  # Hex may not know the run yet
                     continue
-                # Hex refuses to cancel a run that has ended: if so, that end is the outcome.
-                state = last_look(client, clock, run) if exc.status_code and exc.status_code < 500 else None
-                if state is not None and is_terminal(state.status):
+                state = ended_instead(client, clock, run, exc)
+                if state is not None:  # that end is the outcome
                     return f"The run had already ended {state.status}.", state
                 after = f" after {tries} tries" if tries > 1 else ""
                 return (

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from hex_action.cancelling import CANCEL_WITHIN, RunToCancel, last_look
+from hex_action.cancelling import CANCEL_WITHIN, RunToCancel, ended_instead, last_look
 from hex_action.client import HexClient, RunState
 from hex_action.clock import Clock
 from hex_action.errors import EXIT_FAILURE, EXIT_OK, HexApiError, Interrupted
@@ -62,9 +62,8 @@ def cancel_run(settings: Settings, presenter: Presenter, cancel: CancelSignal, c
     try:
         client.cancel_run(run.project_id, run.run_id, within=2 * CANCEL_WITHIN)
     except HexApiError as exc:
-        # Hex refuses to cancel a run that has ended: then how it ended is the answer.
-        state = last_look(client, clock, run) if exc.status_code and exc.status_code < 500 else None
-        if state is not None and is_terminal(state.status):
+        state = ended_instead(client, clock, run, exc)
+        if state is not None:  # how it ended is the answer
             _apply(result, state)
             result.message = f"Nothing to cancel: the run had already ended {state.status}."
         else:

@@ -296,7 +296,7 @@ def parse_params(raw: str) -> dict[str, Any]:
     try:
         return parse.parse_json_object(raw)
     except ValueError as not_json:
-        if isinstance(not_json, parse.NotJsonError) or raw.lstrip().startswith(("{", "[")):
+        if raw.lstrip().startswith(("{", "[")):
             raise
         import yaml  # noqa: PLC0415 - only when the value is not JSON
 
