@@ -76,7 +76,6 @@ class GitHub:
         self._secrets: list[str] = []
         #: Outputs written so far (for `--output json` and the tests).
         self.outputs: dict[str, str] = {}
-        self.quiet_outputs = False
         #: What could not be written, by destination (GITHUB_OUTPUT, GITHUB_STEP_SUMMARY, stdout): the first error.
         self.write_failures: dict[str, str] = {}
 
@@ -122,7 +121,7 @@ class GitHub:
         self.outputs[name] = value
         if self._output_path:
             self._append("GITHUB_OUTPUT", self._output_path, format_output(name, value))
-        elif not self.quiet_outputs and not unchanged:  # on a terminal, say each value once
+        elif not unchanged:  # on a terminal, say each value once
             self._write(f"{name}={value}\n")
 
     def set_outputs(self, values: Mapping[str, str | None]) -> None:

@@ -284,15 +284,6 @@ def test_outputs_go_to_stdout_when_github_output_is_unset() -> None:
     assert gh.outputs == {"run-id": "r-1", "status": "COMPLETED"}
 
 
-def test_quiet_outputs_print_nothing_but_are_kept() -> None:
-    stream = io.StringIO()
-    gh = GitHub(ON_GITHUB, stream)
-    gh.quiet_outputs = True
-    gh.set_output("status", "COMPLETED")
-    assert stream.getvalue() == ""
-    assert gh.outputs == {"status": "COMPLETED"}
-
-
 # -- escaping ------------------------------------------------------------------------------------
 
 
