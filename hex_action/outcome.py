@@ -58,8 +58,14 @@ class StepResult:
             "run-id": self.run_id,
             "run-url": self.run_url,
             "status": self.status or None,
-            "elapsed-seconds": None if self.elapsed_seconds is None else round(self.elapsed_seconds, 3),
+            "elapsed-seconds": None if self.elapsed_seconds is None else seconds_value(self.elapsed_seconds),
         }
+
+
+def seconds_value(seconds: float) -> int | float:
+    """Seconds to the millisecond, whole ones as integers: `6`, `4.25` (one form in every output)."""
+    value = round(seconds, 3)
+    return int(value) if value.is_integer() else value
 
 
 def results_json(results: Sequence[StepResult]) -> str:

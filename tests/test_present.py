@@ -13,9 +13,10 @@ import yaml
 
 from hex_action.client import RetryWait
 from hex_action.errors import InputError, InputProblem
-from hex_action.outcome import StepResult
+from hex_action.outcome import StepResult, seconds_value
 from hex_action.present import Outcome, choose, default_format, words
 from hex_action.present.github_presenter import GitHubPresenter
+from hex_action.present.model import seconds_text
 from hex_action.present.text import OUTPUT_NAMES, JsonPresenter, TextPresenter, clean, outputs_document
 from hex_action.settings import load_settings
 from hex_action.steps import StepSpec
@@ -149,11 +150,20 @@ def test_json_has_every_output_numbers_as_numbers_and_nothing_else_on_stdout() -
                 "run-id": RUN,
                 "run-url": URL,
                 "status": "COMPLETED",
-                "elapsed-seconds": 4.0,
+                "elapsed-seconds": 4,
             }
         ],
     }
+    # One form for the same number at the top and in `results` (4, not 4 and 4.0).
+    assert '"elapsed-seconds": 4,' in out.getvalue()
+    assert '"elapsed-seconds": 4.0' not in out.getvalue()
     assert err.getvalue().startswith(f"Hex run {RUN} COMPLETED")
+
+
+def test_seconds_are_milliseconds_with_whole_ones_as_integers() -> None:
+    assert [seconds_value(s) for s in (4.0, 4.25, 6.0004, 0.0001, 1234.5678)] == [4, 4.25, 6, 0, 1234.568]
+    assert [type(seconds_value(s)) for s in (4.0, 4.25)] == [int, float]
+    assert [seconds_text(s) for s in (4.0, 4.25, None)] == ["4", "4.25", "0"]
 
 
 def test_json_for_invalid_input_and_a_pipeline() -> None:

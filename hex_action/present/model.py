@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from hex_action.outcome import StepResult, results_json
+from hex_action.outcome import StepResult, results_json, seconds_value
 
 
 @dataclass(frozen=True)
@@ -49,4 +49,4 @@ class Outcome:
 
 def seconds_text(value: float | None) -> str:
     """Seconds as an output value: `4.25`, `6`."""
-    return f"{(value or 0.0):.3f}".rstrip("0").rstrip(".")
+    return str(seconds_value(value or 0.0))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from hex_action.errors import EXIT_FAILURE, InputError
 from hex_action.inputs import format_duration
-from hex_action.outcome import StepResult
+from hex_action.outcome import StepResult, seconds_value
 from hex_action.present import words
 from hex_action.present.model import Outcome
 from hex_action.secrets import redact
@@ -200,7 +200,7 @@ def run_document(run: RunState) -> dict[str, Any]:
         "run-id": run.run_id,
         "run-url": run.run_url,
         "status": run.status or None,
-        "elapsed-seconds": None if run.elapsed_ms is None else round(run.elapsed_ms / 1000, 3),
+        "elapsed-seconds": None if run.elapsed_ms is None else seconds_value(run.elapsed_ms / 1000),
         "start-time": run.start_time,
         "end-time": run.end_time,
     }
