@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: setup lock demo test lint unit e2e container bench soak image summary-image release-dry-run clean
+.PHONY: setup lock demo test lint unit e2e container bench bench-insurance soak image summary-image release-dry-run clean
 
 $(STAMP):
 	rm -rf $(VENV)
@@ -55,6 +55,10 @@ test: lint
 bench: setup
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/pipeline.py
+
+# What insuring against failures a history has not shown would cost (about 10 minutes).
+bench-insurance: setup
+	$(BIN)/python benchmarks/insurance.py
 
 # docs/summary-example.png: the job summary of a real pipeline run against the simulator, drawn by
 # Mermaid's CLI and Chromium (scripts/summary_image.py).

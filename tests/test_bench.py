@@ -11,8 +11,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 import bench
+import insurance
 
 from hex_action.oracle import EXACT, make_grid, plan_for_latency
+from hex_action.planner import History, estimate
 
 
 def case_named(name: str) -> bench.Case:
@@ -69,3 +71,60 @@ def test_the_report_judges_simulated_cases_on_targets_and_process_rows_on_agreem
     verdicts = [line for line in lines if line.startswith("- ")]
     assert sum(case.name in line and "processes" not in line for line in verdicts) == 1  # one target verdict
     assert [line.split()[1] for line in verdicts if "processes" in line] == ["PASS", "**MISS**"]
+
+
+# -- make bench-insurance --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["1 min, lognormal CV 20%", "1 min, 10% fail at 0.1 D", "10 min, lognormal CV 5%"])
+def test_the_insurance_replay_reads_when_the_engine_does(name: str) -> None:
+    # Without insurance the replay is the shipped planner: the same reads as the real engine,
+    # client and simulator on the same trials, and the same latency (to the simulator's ms).
+    for rep in range(5):
+        trial = bench.make_trial(case_named(name), rep, 1, 10)
+        engine, replayed = bench.action_simulated(trial, True, 1), insurance.replay(trial)
+        assert replayed.status_reads == engine.status_reads
+        assert replayed.latency == pytest.approx(engine.latency, abs=1e-3)
+
+
+def test_insurance_adds_an_unseen_failure_only_to_a_history_without_one() -> None:
+    clean = History((58.0, 60.0, 61.0, 63.0))
+    assert insurance.insured(clean, 0.0) == estimate(clean)
+    insured = insurance.insured(clean, 0.5)
+    assert sum(c.weight for c in insured) == pytest.approx(1.0)
+    unseen = insured[-1]
+    assert unseen.weight == pytest.approx(0.5 / 4.5)
+    assert math.exp(unseen.mu - 2 * unseen.sigma) == pytest.approx(2.0)  # from the floor...
+    assert math.exp(unseen.mu + 2 * unseen.sigma) == pytest.approx(math.sqrt(60 * 61))  # ...to the median
+    failing = History((58.0, 60.0), (6.0,))
+    assert insurance.insured(failing, 0.5) == estimate(failing)
+
+
+def test_insurance_sees_an_early_failure_sooner_for_more_reads() -> None:
+    case = case_named("10 min, 10% fail at 0.1 D")
+    # Trials whose run fails early after a history that shows no failure.
+    trials = [
+        t
+        for t in (bench.make_trial(case, rep, 1, 10) for rep in range(60))
+        if t.status != "COMPLETED" and all(s == "COMPLETED" for _, s in t.history)
+    ]
+    assert trials
+    for trial in trials:
+        bare, insured = insurance.replay(trial), insurance.replay(trial, worth=0.5)
+        assert insured.latency < bare.latency
+    steady = bench.make_trial(case_named("10 min, lognormal CV 5%"), 0, 1, 10)
+    assert insurance.replay(steady, worth=0.5).status_reads > insurance.replay(steady).status_reads
+
+
+def test_the_insurance_table_marks_each_missed_target() -> None:
+    rows = []
+    for case in bench.ALL_CASES:
+        if case.label not in (*insurance.STEADY, insurance.MIX):
+            continue
+        mix = case.label == insurance.MIX
+        rows.append(insurance.Row(0.0, 2.0, case, 10.0, 3.0 if mix else 2.0, 2.5, 10.0 if mix else 8.0))
+    [head, rule, line] = insurance.table(rows)
+    assert head.count("|") == rule.count("|") == line.count("|") == 13
+    assert line.startswith("| 0 | 2 s | 1.25 | 1.25 |")
+    assert line.count("✗") == 3  # the mix's latency, 3.0 s over 2.5 s, at each scale
+    assert line.endswith("| 6 of 9 |")
