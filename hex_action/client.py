@@ -327,9 +327,8 @@ class HexClient:
                         if kind == "start" or failures >= policy.attempts:
                             raise
                         wait = self._backoff(attempt, policy.backoff_cap)
-                        if deadline is not None and self._clock.now() + wait > deadline:
+                        if not self._wait_to_retry(kind, not_json.detail, wait, deadline, interruptible):
                             raise
-                        self._pause(wait, interruptible)
                         continue
                 if not (response.status_code in policy.until_deadline and deadline is not None):
                     failures += 1
@@ -348,22 +347,25 @@ class HexClient:
                 wait = retry_after if retry_after is not None else self._backoff(attempt, policy.backoff_cap)
                 if response.status_code == 429 and limiter is not None:
                     limiter.pause_until(self._clock.now() + wait)
-                if deadline is not None and self._clock.now() + wait > deadline:
+                if not self._wait_to_retry(kind, last_error.detail, wait, deadline, interruptible):
                     last_error.retry_after = retry_after
                     raise last_error
-                self._announce(kind, last_error.detail, wait)
-                self._pause(wait, interruptible)
                 continue
             wait = self._backoff(attempt, policy.backoff_cap)
-            if deadline is not None and self._clock.now() + wait > deadline:
+            reason = f"Could not reach Hex at {self._base} for {method}"
+            if not self._wait_to_retry(kind, reason, wait, deadline, interruptible):
                 raise connection_error(self._base, method, None, self.redact)
-            self._announce(kind, f"Could not reach Hex at {self._base} for {method}", wait)
-            self._pause(wait, interruptible)
         raise AssertionError("unreachable: every attempt returns, raises or retries")  # pragma: no cover
 
-    def _announce(self, kind: str, reason: str, seconds: float) -> None:
+    def _wait_to_retry(self, kind: str, reason: str, wait: float, deadline: float | None, interruptible: bool) -> bool:
+        """Wait `wait` s before trying again, telling `on_retry` why; False, without waiting, when
+        the next try would come after `deadline`."""
+        if deadline is not None and self._clock.now() + wait > deadline:
+            return False
         if self.on_retry is not None:
-            self.on_retry(RetryWait(kind, reason, seconds, self._clock.wall() + seconds))
+            self.on_retry(RetryWait(kind, reason, wait, self._clock.wall() + wait))
+        self._pause(wait, interruptible)
+        return True
 
     def _backoff(self, attempt: int, cap: float = MAX_BACKOFF) -> float:
         # Exponential up to `cap`, with jitter so that parallel jobs do not retry in lockstep.

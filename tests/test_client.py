@@ -24,6 +24,7 @@ from hex_action.client import (
     START_BUSY_WAIT,
     START_TIMEOUT,
     HexClient,
+    RetryWait,
     RunHandle,
 )
 from hex_action.clock import FakeClock
@@ -310,6 +311,26 @@ def test_success_with_a_body_that_is_not_json_is_an_error(http: responses.Reques
     with pytest.raises(HexApiError, match="not JSON") as caught:
         client.get_run(PROJECT, RUN)
     assert caught.value.maybe_started is False
+
+
+def test_every_retry_is_announced_with_its_reason_and_wait(
+    http: responses.RequestsMock, client: HexClient, clock: FakeClock
+) -> None:
+    # A proxy's page, Hex's 503 and a refused connection: each wait is told before it starts,
+    # so a long wait never looks like a hang (the not-JSON retry used to wait silently).
+    http.get(RUN_URL, body="<html>maintenance</html>", status=200)
+    http.get(RUN_URL, status=503, json={"reason": "busy"})
+    http.get(RUN_URL, body=requests.ConnectionError("refused"))
+    http.get(RUN_URL, json=status_payload(status="COMPLETED"))
+    waits: list[RetryWait] = []
+    client.on_retry = waits.append
+    started = clock.now()
+    assert client.get_run(PROJECT, RUN).status == "COMPLETED"
+    assert [w.kind for w in waits] == ["status"] * 3
+    assert "not JSON" in waits[0].reason
+    assert "busy" in waits[1].reason
+    assert waits[2].reason.startswith("Could not reach Hex")
+    assert clock.now() - started == pytest.approx(sum(w.seconds for w in waits))
 
 
 # -- CancelRun -------------------------------------------------------------------------------
