@@ -126,5 +126,6 @@ def test_the_insurance_table_marks_each_missed_target() -> None:
     [head, rule, line] = insurance.table(rows)
     assert head.count("|") == rule.count("|") == line.count("|") == 13
     assert line.startswith("| 0 | 2 s | 1.25 | 1.25 |")
+    assert "| 3.00 / 2.50 s, 1.00 ✗ |" in line
     assert line.count("✗") == 3  # the mix's latency, 3.0 s over 2.5 s, at each scale
     assert line.endswith("| 6 of 9 |")
