@@ -56,7 +56,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/pipeline.py
 
-# What insuring against failures a history has not shown would cost (about 10 minutes).
+# What insuring against failures a history has not shown would cost (about 7 minutes).
 bench-insurance: setup
 	$(BIN)/python benchmarks/insurance.py
 

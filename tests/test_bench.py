@@ -76,15 +76,25 @@ def test_the_report_judges_simulated_cases_on_targets_and_process_rows_on_agreem
 # -- make bench-insurance --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["1 min, lognormal CV 20%", "1 min, 10% fail at 0.1 D", "10 min, lognormal CV 5%"])
-def test_the_insurance_replay_reads_when_the_engine_does(name: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "reps"),
+    [
+        ("1 min, lognormal CV 20%", range(5)),
+        ("10 min, lognormal CV 5%", range(5)),
+        # A plan that turns on the history's last millisecond (the simulator keeps durations to the ms).
+        ("1 min, 10% fail at 0.1 D", [*range(5), 68]),
+        # A run that outlasts its plan: the backoff's jitter is drawn as the engine's is.
+        ("1 h, 10% fail at 0.1 D", [95]),
+    ],
+)
+def test_the_insurance_replay_reads_when_the_engine_does(name: str, reps: list[int]) -> None:
     # Without insurance the replay is the shipped planner: the same reads as the real engine,
     # client and simulator on the same trials, and the same latency (to the simulator's ms).
-    for rep in range(5):
+    for rep in reps:
         trial = bench.make_trial(case_named(name), rep, 1, 10)
-        engine, replayed = bench.action_simulated(trial, True, 1), insurance.replay(trial)
-        assert replayed.status_reads == engine.status_reads
-        assert replayed.latency == pytest.approx(engine.latency, abs=1e-3)
+        engine, replayed = bench.action_simulated(trial, True, 1), insurance.replay(trial, seed=1)
+        assert replayed.status_reads == engine.status_reads, rep
+        assert replayed.latency == pytest.approx(engine.latency, abs=1e-3), rep
 
 
 def test_insurance_adds_an_unseen_failure_only_to_a_history_without_one() -> None:
