@@ -17,8 +17,8 @@ the 5 s poller's on the same runs (target: at most 2.5 s and the poller's) and i
 the oracle's (target 1.5), and how many of these nine cases meet their targets. Insurance 0
 at 2 s is the shipped planner.
 
-The reads are replayed by the planner and the schedule alone (`replay`): the plan decides
-every read, so the engine, client and simulator add nothing but time. tests/test_bench.py
+The reads are replayed by the planner, the schedule and the read budget alone (`replay`):
+they decide every read, so the engine, client and simulator add nothing but time. tests/test_bench.py
 checks that the replay reads exactly when `make bench`'s engine does.
 """
 
@@ -41,6 +41,7 @@ import bench  # benchmarks/ is on the path above; bench puts the repository on i
 
 from hex_action.oracle import FLOOR, PLANNING, EndTime, LogNormal, Plan, make_grid, plan_for_latency
 from hex_action.planner import LONGEST_GAP, TARGET_LATENCY, History, WaitPlan, estimate
+from hex_action.ratelimit import status_read_limiter
 from hex_action.run_lookup import HISTORY_RUNS
 from hex_action.schedule import PollSchedule
 
@@ -90,7 +91,8 @@ def replay(trial: bench.Trial, worth: float = 0.0, target: float = TARGET_LATENC
     As the engine does: the first read where the plan puts it, then each read's status (PENDING
     for the simulator's first second, then RUNNING with Hex's elapsedTime) tells the schedule.
     The schedule's jitter (past the plan's horizon) is drawn as `make bench` draws the engine's,
-    from `seed`.
+    from `seed`, and the client's read budget holds a read back as it holds the engine's (reads
+    at the floor for long would pass 6 in 12 s); the project and history reads come first.
     """
     history = history_of(trial)
     limit = bench._timeout_for(trial.case)
@@ -98,8 +100,13 @@ def replay(trial: bench.Trial, worth: float = 0.0, target: float = TARGET_LATENC
     schedule.plan = InsuredPlan(
         insured(history, worth), max(POLL_INTERVAL, LONGEST_GAP), limit, target, seen=estimate(history)
     )
+    budget = status_read_limiter()
+    budget.record(0.0)  # the project's read
+    budget.record(0.0)  # the history's
     at, reads = schedule.next_delay(0.0), 0
     while at <= limit:
+        at = budget.next_allowed(at)
+        budget.record(at)
         reads += 1
         if at >= trial.end:
             return bench.Measure(status_reads=reads, list_reads=1, latency=at - trial.end)

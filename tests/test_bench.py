@@ -83,8 +83,9 @@ def test_the_report_judges_simulated_cases_on_targets_and_process_rows_on_agreem
         ("10 min, lognormal CV 5%", range(5)),
         # A plan that turns on the history's last millisecond (the simulator keeps durations to the ms).
         ("1 min, 10% fail at 0.1 D", [*range(5), 68]),
-        # A run that outlasts its plan: the backoff's jitter is drawn as the engine's is.
-        ("1 h, 10% fail at 0.1 D", [95]),
+        # A run that outlasts its plan: the backoff's jitter is drawn as the engine's is (95), and
+        # reads at the floor for long are held back by the read budget as the engine's are (1).
+        ("1 h, 10% fail at 0.1 D", [95, 1]),
     ],
 )
 def test_the_insurance_replay_reads_when_the_engine_does(name: str, reps: list[int]) -> None:
