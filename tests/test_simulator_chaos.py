@@ -93,6 +93,22 @@ def test_a_stale_read_shows_an_earlier_status(fake_clock: FakeClock) -> None:
     assert json.loads(sim.handle("GET", run_path, "", AUTH, b"").body)["status"] == "PENDING"
 
 
+def test_a_stale_read_counts_against_the_rate_limit_when_it_arrives(fake_clock: FakeClock) -> None:
+    # The replica is behind, the rate limit is not: Hex's window opens at the first read as it
+    # arrives, so 30 reads now leave the 31st blocked until 60 s after them, not 10 s sooner.
+    sim = HexSimulator(SIM_TOKEN, clock=fake_clock, default_running_seconds=600.0, chaos=always(None))
+    _, started = post(sim)
+    run_path = f"{RUNS}/{started['runId']}"
+    fake_clock.advance(20.0)
+    sim.chaos = always(ChaosFault("stale", behind=10.0))
+    assert [sim.handle("GET", run_path, "", AUTH, b"").status for _ in range(30)] == [200] * 30
+    fake_clock.advance(55.0)
+    sim.chaos = always(None)  # an up-to-date replica answers the next read
+    blocked = sim.handle("GET", run_path, "", AUTH, b"")
+    assert blocked.status == 429
+    assert blocked.headers["Retry-After"] == "5"
+
+
 def test_the_in_process_transport_turns_a_reset_into_a_connection_error(fake_clock: FakeClock) -> None:
     sim = HexSimulator(SIM_TOKEN, clock=fake_clock, chaos=always(ChaosFault("reset-after")))
     with pytest.raises(requests.ConnectionError):

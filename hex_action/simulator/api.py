@@ -36,7 +36,7 @@ PUBLISHED_BEFORE = 86400.0
 
 @dataclass(frozen=True)
 class Request:
-    """One API request as the endpoints see it, at clock time ``now``."""
+    """One API request as the endpoints see it, arriving at clock time ``now``."""
 
     method: str
     path: str
@@ -45,6 +45,9 @@ class Request:
     token: str | None
     body: bytes
     now: float
+    #: The moment a status read's answer shows (a lagging replica's past); None: ``now``. The rate
+    #: limits always count the request at ``now``, when it arrived.
+    as_of: float | None = None
 
 
 def bearer_token(value: str) -> str | None:
@@ -103,7 +106,8 @@ def route(
         if run_id is None:
             return _project_runs(state, project_id, request.params, base, now)
         expanded = headers.get("enable-expanded-stats", "").lower() == "true"
-        return _run_status(state, project_id, run_id, base, now, expanded=expanded)
+        seen = now if request.as_of is None else request.as_of
+        return _run_status(state, project_id, run_id, base, seen, expanded=expanded)
     if run_id is not None and method == "DELETE":
         return _cancel_run(state, project_id, run_id, now)
     return envelope(405, "Method not allowed", [f"{method} is not supported on {path}"])

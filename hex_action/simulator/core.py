@@ -7,6 +7,7 @@ request; the endpoints themselves live in :mod:`hex_action.simulator.api` and th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import threading
@@ -254,9 +255,7 @@ class HexSimulator:
         run = self._state.runs.get(run_id or "")
         if run is None or then < max(run.created_at, run.visible_at):
             return request, None  # a replica that far behind would not know the run: not a stale read
-        return Request(
-            request.method, request.path, request.params, request.headers, request.token, request.body, then
-        ), drawn
+        return dataclasses.replace(request, as_of=then), drawn
 
     def _maybe_lag(self, response: SimResponse) -> None:
         """In chaos mode, a new run may stay unknown to reads for a moment (read-after-write lag)."""
