@@ -187,7 +187,7 @@ def outputs_document(outputs: Mapping[str, str | None]) -> dict[str, Any]:
     document: dict[str, Any] = {name: outputs.get(name) for name in OUTPUT_NAMES}
     document["results"] = json.loads(outputs.get("results") or "[]")
     seconds = document["elapsed-seconds"]
-    document["elapsed-seconds"] = None if seconds is None else _number(seconds)
+    document["elapsed-seconds"] = None if seconds is None else seconds_value(float(seconds))
     version = document["project-version"]
     if isinstance(version, str) and version.isdigit():
         document["project-version"] = int(version)
@@ -210,8 +210,3 @@ def clean(text: str) -> str:
     """One line a terminal shows as it is: line breaks become spaces, other control characters `?`."""
     text = text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
     return "".join(c if c.isprintable() else "?" for c in text)
-
-
-def _number(text: str) -> float | int:
-    value = float(text)
-    return int(value) if value.is_integer() else value
