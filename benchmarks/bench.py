@@ -158,6 +158,13 @@ class Trial:
         """When the run ends, after the trigger."""
         return PENDING + self.running
 
+    def planner_history(self) -> History:
+        """The history as the planner gets it through the simulator: durations to the millisecond."""
+        return History(
+            tuple(round(d, 3) for d, s in self.history if s == "COMPLETED"),
+            tuple(round(d, 3) for d, s in self.history if s != "COMPLETED"),
+        )
+
     def configure(self, sim: HexSimulator) -> None:
         """Give `sim`'s project this trial's run and history."""
         sim.configure_project(
@@ -443,10 +450,7 @@ def planning_times(trials: list[Trial]) -> tuple[list[float], list[float]]:
     """The planner alone on each trial's history: first plan (bisection) and a replan, in ms."""
     plans, replans = [], []
     for trial in trials:
-        history = History(
-            tuple(d for d, s in trial.history if s == "COMPLETED"),
-            tuple(d for d, s in trial.history if s != "COMPLETED"),
-        )
+        history = trial.planner_history()
         started = time.perf_counter()
         wait = plan_wait(history, 15.0, _timeout_for(trial.case))
         first = wait.next_read(0.0) or FLOOR

@@ -52,14 +52,6 @@ MIX = "10% fail at 0.1 D"
 POLL_INTERVAL = 15.0
 
 
-def history_of(trial: bench.Trial) -> History:
-    """The trial's history as the planner gets it from the simulator: durations to the millisecond."""
-    return History(
-        tuple(round(d, 3) for d, s in trial.history if s == "COMPLETED"),
-        tuple(round(d, 3) for d, s in trial.history if s != "COMPLETED"),
-    )
-
-
 def insured(history: History, worth: float) -> tuple[LogNormal, ...]:
     """The planner's estimate, plus `worth` runs' worth of a failure the history has not shown."""
     seen = estimate(history)
@@ -94,7 +86,7 @@ def replay(trial: bench.Trial, worth: float = 0.0, target: float = TARGET_LATENC
     from `seed`, and the client's read budget holds a read back as it holds the engine's (reads
     at the floor for long would pass 6 in 12 s); the project and history reads come first.
     """
-    history = history_of(trial)
+    history = trial.planner_history()
     limit = bench._timeout_for(trial.case)
     schedule = PollSchedule(POLL_INTERVAL, random.Random(f"{seed}/{trial.case.name}/{trial.rep}/action"))
     schedule.plan = InsuredPlan(
