@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench  # benchmarks/ is on the path above; bench puts the repository on it
 
-from hex_action.oracle import FLOOR, PLANNING, EndTime, LogNormal, Plan, make_grid, plan_for_latency
+from hex_action.oracle import FLOOR, EndTime, LogNormal, Plan, plan_for_latency
 from hex_action.planner import LONGEST_GAP, TARGET_LATENCY, History, WaitPlan, estimate
 from hex_action.ratelimit import status_read_limiter
 from hex_action.run_lookup import HISTORY_RUNS
@@ -71,8 +71,7 @@ class InsuredPlan(WaitPlan):
 
     def _make(self, elapsed: float) -> Plan:
         if self._price is None and self.seen:
-            limit = max(self.limit, elapsed + FLOOR)
-            grid = make_grid(EndTime(self.seen, self.started), elapsed, limit, PLANNING, self.longest_gap / 2)
+            grid = self._grid(EndTime(self.seen, self.started), elapsed)
             self._price = plan_for_latency(grid, self.target, FLOOR, self.longest_gap).price
         return super()._make(elapsed)
 

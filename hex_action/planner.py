@@ -44,7 +44,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from hex_action.oracle import FLOOR, PLANNING, EndTime, LogNormal, Plan, best_plan, make_grid, plan_for_latency
+from hex_action.oracle import FLOOR, PLANNING, EndTime, Grid, LogNormal, Plan, best_plan, make_grid, plan_for_latency
 
 #: The mean detection latency a plan aims at, in seconds.
 TARGET_LATENCY = 2.0
@@ -211,9 +211,12 @@ class WaitPlan:
         # At the limit the engine takes one last look itself: no read just before it.
         return at if at <= self.limit - FLOOR else math.inf
 
+    def _grid(self, end: EndTime, elapsed: float) -> Grid:
+        """The planning grid for `end`, from `elapsed` to the limit (or just past `elapsed`)."""
+        return make_grid(end, elapsed, max(self.limit, elapsed + FLOOR), PLANNING, self.longest_gap / 2)
+
     def _make(self, elapsed: float) -> Plan:
-        limit = max(self.limit, elapsed + FLOOR)
-        grid = make_grid(self.end_time(), elapsed, limit, PLANNING, self.longest_gap / 2)
+        grid = self._grid(self.end_time(), elapsed)
         if self._price is None:
             plan = plan_for_latency(grid, self.target, FLOOR, self.longest_gap)
             self._price = plan.price
